@@ -1,0 +1,2 @@
+"""The domain: volumes, groups, snapshots, their statuses and rules. Imports neither gRPC nor
+SQLAlchemy."""

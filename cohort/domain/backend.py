@@ -1,0 +1,149 @@
+"""The backend contract: seed 003's six group methods plus the volume and snapshot methods.
+
+The manager (cohort.manager) calls these and turns their answers into statuses exactly as the
+seeds describe. A backend raises on failure (any exception is "the driver raised"), or returns
+model updates: `model_update` for the group / group snapshot, and per-member updates keyed by id.
+Returning None for an update means "no update" with the meaning the seeds give each method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUpdate:
+    """The driver's `model_update` for a group or group snapshot: {'status': ...}."""
+
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdate:
+    """One entry of volumes_model_update / snapshots_model_update: {'id': ..., 'status': ...}.
+    `device_path` is set by backends for volumes they created."""
+
+    id: str
+    status: str | None = None
+    device_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeUpdate:
+    """What a volume create returns: where the volume can be used."""
+
+    device_path: str = ""
+
+
+GroupResult = tuple[ModelUpdate | None, list[MemberUpdate] | None]
+UpdateGroupResult = tuple[ModelUpdate | None, list[MemberUpdate] | None, list[MemberUpdate] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An undoable backend step: `action` names it, `params` carry what undoing needs."""
+
+    action: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class StepRecorder(Protocol):
+    """The journal as a backend sees it. `run` records the step (committed) before calling `fn`
+    and marks it done after; a crash in between leaves it recorded, so it is reverted at the next
+    start. Backends call it for every step that leaves something behind."""
+
+    def run(self, step: Step, fn: Callable[[], T]) -> T: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """Raw figures of the backend's pool; cohort.domain.capabilities derives Cinder's stats."""
+
+    pool_name: str
+    total_bytes: int
+    free_bytes: int
+    provisioned_bytes: int
+    total_volumes: int
+    data_percent: float = 0.0
+    metadata_percent: float = 0.0
+    thin: bool = True
+    consistent_group_snapshot: bool = False
+    backend_state: str = "up"
+    location_info: str = ""
+
+
+class Backend(Protocol):
+    """A storage backend. All methods may block; the manager never holds its lock across them."""
+
+    name: str
+    """volume_backend_name reported upstream."""
+
+    def round_size(self, size_bytes: int) -> int:
+        """The size the backend will allocate for a request of size_bytes (extent rounding)."""
+        ...
+
+    def stats(self) -> PoolStats: ...
+
+    # -- volumes and snapshots -------------------------------------------------------------
+    def create_volume(self, volume: Volume) -> VolumeUpdate: ...
+
+    def create_volume_from_snapshot(self, volume: Volume, snapshot: Snapshot) -> VolumeUpdate: ...
+
+    def create_cloned_volume(self, volume: Volume, source: Volume) -> VolumeUpdate: ...
+
+    def extend_volume(self, volume: Volume, new_size_bytes: int) -> None: ...
+
+    def delete_volume(self, volume: Volume) -> None:
+        """Idempotent: a volume the backend does not have is deleted already."""
+        ...
+
+    def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None: ...
+
+    def delete_snapshot(self, snapshot: Snapshot) -> None:
+        """Idempotent, like delete_volume."""
+        ...
+
+    # -- seed 003's group methods ----------------------------------------------------------
+    def create_group(self, group: Group) -> ModelUpdate | None: ...
+
+    def delete_group(
+        self, group: Group, volumes: Sequence[Volume], journal: StepRecorder
+    ) -> GroupResult: ...
+
+    def update_group(
+        self, group: Group, add_volumes: Sequence[Volume], remove_volumes: Sequence[Volume]
+    ) -> UpdateGroupResult: ...
+
+    def create_group_from_src(
+        self,
+        group: Group,
+        volumes: Sequence[Volume],
+        journal: StepRecorder,
+        group_snapshot: GroupSnapshot | None = None,
+        snapshots: Sequence[Snapshot] | None = None,
+        source_group: Group | None = None,
+        source_vols: Sequence[Volume] | None = None,
+    ) -> GroupResult:
+        """Each new volume names its source in source_snapshot_id or source_volume_id."""
+        ...
+
+    def create_group_snapshot(
+        self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
+    ) -> GroupResult:
+        """When group_snapshot.consistent, write-order consistent across the members, or raise."""
+        ...
+
+    def delete_group_snapshot(
+        self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
+    ) -> GroupResult: ...
+
+    # -- the journal -----------------------------------------------------------------------
+    def revert(self, step: Step) -> None:
+        """Undo a recorded step. Idempotent: the step may not have run, or run only in part."""
+        ...

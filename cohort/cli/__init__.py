@@ -1,0 +1,1 @@
+"""cohortctl: the command-line client of cohortd."""

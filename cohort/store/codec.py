@@ -1,0 +1,161 @@
+"""Conversion between table rows and the domain's dataclasses.
+
+A codec knows, per attribute, how the value is stored: enums as their string value, dicts and
+lists as JSON (copied both ways, so no domain object shares a mutable value with a row), an
+operation's steps as a list of plain dicts. Rows and records have the same attribute names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from cohort.domain.model import (
+    Group,
+    GroupSnapshot,
+    GroupStatus,
+    GroupType,
+    Operation,
+    OperationState,
+    Snapshot,
+    SnapshotStatus,
+    StepRecord,
+    StepState,
+    Volume,
+    VolumeStatus,
+    VolumeType,
+)
+from cohort.store.models import (
+    Base,
+    GroupRow,
+    GroupSnapshotRow,
+    GroupTypeRow,
+    OperationRow,
+    SnapshotRow,
+    VolumeRow,
+    VolumeTypeRow,
+)
+
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store keeps aware UTC times")
+    return value.astimezone(UTC)
+
+
+def _encode_steps(steps: list[StepRecord]) -> list[dict[str, Any]]:
+    return [
+        {"seq": s.seq, "action": s.action, "params": dict(s.params), "state": s.state.value}
+        for s in steps
+    ]
+
+
+def _decode_steps(steps: list[dict[str, Any]]) -> list[StepRecord]:
+    return [
+        StepRecord(
+            seq=int(s["seq"]),
+            action=str(s["action"]),
+            params={str(k): str(v) for k, v in s["params"].items()},
+            state=StepState(s["state"]),
+        )
+        for s in steps
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[T]):
+    """How one kind of record maps onto its table."""
+
+    kind: str  # for messages: "volume", "group snapshot", ...
+    record: type[T]
+    row: type[Base]
+    fields: tuple[str, ...]
+    #: attribute -> (record value -> column value, column value -> record value)
+    special: dict[str, tuple[Convert, Convert]]
+    #: attributes kept as JSON: not usable in filters
+    json_fields: frozenset[str]
+
+    def to_columns(self, obj: T) -> dict[str, Any]:
+        columns: dict[str, Any] = {}
+        for name in self.fields:
+            value = getattr(obj, name)
+            if name in self.special:
+                value = self.special[name][0](value)
+            columns[name] = value
+        return columns
+
+    def to_record(self, row: Base) -> T:
+        values: dict[str, Any] = {}
+        for name in self.fields:
+            value = getattr(row, name)
+            if name in self.special:
+                value = self.special[name][1](value)
+            values[name] = value
+        return self.record(**values)
+
+    def column_value(self, name: str, value: object) -> object:
+        """A filter value as stored (enums by value, datetimes in UTC)."""
+        if isinstance(value, datetime):
+            return _aware_utc(value)
+        return _enum_value(value)
+
+
+def _codec(
+    kind: str,
+    record: type[T],
+    row: type[Base],
+    enums: dict[str, type[Enum]] | None = None,
+    json: dict[str, tuple[Convert, Convert]] | None = None,
+) -> Codec[T]:
+    fields = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]
+    special: dict[str, tuple[Convert, Convert]] = {}
+    for name in fields:
+        if name.endswith("_at"):
+            special[name] = (_aware_utc, _aware_utc)
+    for name, enum in (enums or {}).items():
+        special[name] = (_enum_value, enum)
+    special.update(json or {})
+    return Codec(kind, record, row, fields, special, frozenset(json or {}))
+
+
+_DICT: tuple[Convert, Convert] = (dict, dict)
+_LIST: tuple[Convert, Convert] = (list, list)
+
+VOLUME_TYPES = _codec("volume type", VolumeType, VolumeTypeRow, json={"extra_specs": _DICT})
+GROUP_TYPES = _codec("group type", GroupType, GroupTypeRow, json={"group_specs": _DICT})
+VOLUMES = _codec("volume", Volume, VolumeRow, enums={"status": VolumeStatus})
+SNAPSHOTS = _codec("snapshot", Snapshot, SnapshotRow, enums={"status": SnapshotStatus})
+GROUPS = _codec(
+    "group", Group, GroupRow, enums={"status": GroupStatus}, json={"volume_type_ids": _LIST}
+)
+GROUP_SNAPSHOTS = _codec(
+    "group snapshot", GroupSnapshot, GroupSnapshotRow, enums={"status": SnapshotStatus}
+)
+OPERATIONS = _codec(
+    "operation",
+    Operation,
+    OperationRow,
+    enums={"state": OperationState},
+    json={"steps": (_encode_steps, _decode_steps)},
+)
+
+ALL: tuple[Codec[Any], ...] = (
+    VOLUME_TYPES,
+    GROUP_TYPES,
+    VOLUMES,
+    SNAPSHOTS,
+    GROUPS,
+    GROUP_SNAPSHOTS,
+    OPERATIONS,
+)

@@ -1,0 +1,171 @@
+"""SqlStore: the Store protocol over SQLAlchemy (SQLite in the daemon).
+
+One engine per store; every `transaction()` is a unit of work on its own Session and
+connection, committed when the block ends and rolled back when it raises.
+
+SQLite transactions start with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so
+a transaction's checks and its writes are atomic against every other transaction (no lost
+updates, no SQLITE_BUSY_SNAPSHOT half-way through), and a waiting writer blocks up to the busy
+timeout. `transaction(readonly=True)` starts a plain deferred ``BEGIN`` instead: a consistent
+snapshot that runs alongside the writer (WAL) and never writes.
+
+An in-memory database (``sqlite://``) is one connection shared by every thread (StaticPool);
+its transactions are serialised by a lock. Do not nest transactions on one thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from cohort.domain.model import (
+    Group,
+    GroupSnapshot,
+    GroupType,
+    Operation,
+    Snapshot,
+    Volume,
+    VolumeType,
+)
+from cohort.domain.store import Repository, Store, Transaction
+from cohort.store import codec, migrate
+from cohort.store.models import Base
+from cohort.store.repository import SqlRepository
+
+DB_FILE = "cohort.db"
+BUSY_TIMEOUT_SECONDS = 30.0
+_BEGIN_OPTION = "cohort_begin"
+
+
+class SqlTransaction:
+    """The repositories of one unit of work (implements cohort.domain.store.Transaction)."""
+
+    def __init__(self, session: Session, *, readonly: bool = False) -> None:
+        self.session = session
+        self.readonly = readonly
+        self.volume_types: Repository[VolumeType] = self._repo(codec.VOLUME_TYPES)
+        self.group_types: Repository[GroupType] = self._repo(codec.GROUP_TYPES)
+        self.volumes: Repository[Volume] = self._repo(codec.VOLUMES)
+        self.snapshots: Repository[Snapshot] = self._repo(codec.SNAPSHOTS)
+        self.groups: Repository[Group] = self._repo(codec.GROUPS)
+        self.group_snapshots: Repository[GroupSnapshot] = self._repo(codec.GROUP_SNAPSHOTS)
+        self.operations: Repository[Operation] = self._repo(codec.OPERATIONS)
+
+    def _repo(self, c: codec.Codec[Any]) -> Repository[Any]:
+        return SqlRepository(self.session, c, readonly=self.readonly)
+
+
+class SqlStore:
+    """The store over one database URL. The schema is not touched here: use `open()` (the
+    daemon: migrates), `memory()` (tests), or call `upgrade()` yourself."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        in_memory = self._sqlite and parsed.database in (None, "", ":memory:")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self._sqlite:
+            kwargs["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": BUSY_TIMEOUT_SECONDS,
+            }
+            if in_memory:
+                kwargs["poolclass"] = StaticPool
+        self.engine: Engine = create_engine(url, **kwargs)
+        #: One shared connection (in-memory SQLite) cannot hold two transactions at once.
+        self._serial: threading.Lock | None = threading.Lock() if in_memory else None
+        if self._sqlite:
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+
+    @classmethod
+    def open(cls, state_dir: Path) -> SqlStore:
+        """The daemon's store: `cohort.db` in `state_dir` (WAL), migrated to the newest schema."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(f"sqlite:///{state_dir / DB_FILE}")
+        try:
+            store.upgrade()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def memory(cls, *, migrate: bool = False) -> SqlStore:
+        """A private in-memory store for tests, usable from any thread. The schema comes from
+        the models (fast), or from the migrations with `migrate=True` (the two are the same;
+        a test checks it)."""
+        store = cls("sqlite://")
+        if migrate:
+            store.upgrade()
+        else:
+            store.create_all()
+        return store
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to `revision`."""
+        with self._serialised():
+            migrate.upgrade(self.engine, revision)
+
+    def create_all(self) -> None:
+        """Create the schema straight from the models (tests only; no Alembic version row)."""
+        with self._serialised():
+            Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[SqlTransaction]:
+        with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
+            begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+            # Start now, so that an IMMEDIATE transaction holds the write lock before it reads.
+            session.connection(execution_options={_BEGIN_OPTION: begin})
+            try:
+                yield SqlTransaction(session, readonly=readonly)
+            except BaseException:
+                session.rollback()
+                raise
+            if readonly:
+                session.rollback()
+            else:
+                session.commit()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _serialised(self) -> AbstractContextManager[object]:
+        return self._serial if self._serial is not None else nullcontext()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
+    connection.exec_driver_sql(begin)
+
+
+if TYPE_CHECKING:  # mypy proves the protocols are implemented
+
+    def _is_store(store: SqlStore) -> Store:
+        return store
+
+    def _is_transaction(tx: SqlTransaction) -> Transaction:
+        return tx

@@ -1,0 +1,41 @@
+"""Translation between protobuf messages and domain records; no rules, only shapes."""
+
+from cohort.daemon.convert.capabilities import host_capabilities
+from cohort.daemon.convert.enums import (
+    group_status,
+    group_status_filter,
+    snapshot_status,
+    snapshot_status_filter,
+    volume_status,
+    volume_status_filter,
+)
+from cohort.daemon.convert.records import (
+    cgsnapshot,
+    consistency_group,
+    group,
+    group_snapshot,
+    group_type,
+    snapshot,
+    timestamp,
+    volume,
+    volume_type,
+)
+
+__all__ = [
+    "cgsnapshot",
+    "consistency_group",
+    "group",
+    "group_snapshot",
+    "group_status",
+    "group_status_filter",
+    "group_type",
+    "host_capabilities",
+    "snapshot",
+    "snapshot_status",
+    "snapshot_status_filter",
+    "timestamp",
+    "volume",
+    "volume_status",
+    "volume_status_filter",
+    "volume_type",
+]

@@ -1,0 +1,142 @@
+"""Domain records -> protobuf messages. Member lists (volume_ids, snapshot_ids) are passed in:
+the servicers fetch them in one call per page from the manager."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cohort.daemon.convert.enums import group_status, snapshot_status, volume_status
+from cohort.domain import model
+from cohort.v1 import (
+    consistency_groups_pb2,
+    group_snapshots_pb2,
+    groups_pb2,
+    snapshots_pb2,
+    types_pb2,
+    volumes_pb2,
+)
+
+
+def timestamp(value: datetime) -> Timestamp:
+    """A Timestamp; naive datetimes (as SQLite returns them) are UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def volume_type(vt: model.VolumeType) -> types_pb2.VolumeType:
+    return types_pb2.VolumeType(
+        id=vt.id,
+        name=vt.name,
+        description=vt.description,
+        extra_specs=vt.extra_specs,
+        created_at=timestamp(vt.created_at),
+    )
+
+
+def group_type(gt: model.GroupType) -> types_pb2.GroupType:
+    return types_pb2.GroupType(
+        id=gt.id,
+        name=gt.name,
+        description=gt.description,
+        group_specs=gt.group_specs,
+        reserved=gt.reserved,
+        created_at=timestamp(gt.created_at),
+    )
+
+
+def volume(v: model.Volume) -> volumes_pb2.Volume:
+    return volumes_pb2.Volume(
+        id=v.id,
+        name=v.name,
+        description=v.description,
+        size_bytes=v.size_bytes,
+        volume_type_id=v.volume_type_id,
+        group_id=v.group_id or "",
+        status=volume_status(v.status),
+        source_volume_id=v.source_volume_id or "",
+        source_snapshot_id=v.source_snapshot_id or "",
+        device_path=v.device_path,
+        created_at=timestamp(v.created_at),
+        updated_at=timestamp(v.updated_at),
+    )
+
+
+def snapshot(s: model.Snapshot) -> snapshots_pb2.Snapshot:
+    return snapshots_pb2.Snapshot(
+        id=s.id,
+        name=s.name,
+        description=s.description,
+        volume_id=s.volume_id,
+        size_bytes=s.size_bytes,
+        status=snapshot_status(s.status),
+        group_snapshot_id=s.group_snapshot_id or "",
+        created_at=timestamp(s.created_at),
+    )
+
+
+def group(g: model.Group, volume_ids: Sequence[str]) -> groups_pb2.Group:
+    return groups_pb2.Group(
+        id=g.id,
+        name=g.name,
+        description=g.description,
+        group_type_id=g.group_type_id,
+        volume_type_ids=g.volume_type_ids,
+        status=group_status(g.status),
+        source_group_id=g.source_group_id or "",
+        group_snapshot_id=g.group_snapshot_id or "",
+        volume_ids=volume_ids,
+        consistent_group_snapshot_enabled=g.consistent,
+        created_at=timestamp(g.created_at),
+        updated_at=timestamp(g.updated_at),
+    )
+
+
+def consistency_group(
+    g: model.Group, volume_ids: Sequence[str]
+) -> consistency_groups_pb2.ConsistencyGroup:
+    return consistency_groups_pb2.ConsistencyGroup(
+        id=g.id,
+        name=g.name,
+        description=g.description,
+        volume_type_ids=g.volume_type_ids,
+        status=group_status(g.status),
+        source_cgid=g.source_group_id or "",
+        cgsnapshot_id=g.group_snapshot_id or "",
+        volume_ids=volume_ids,
+        created_at=timestamp(g.created_at),
+    )
+
+
+def group_snapshot(
+    gs: model.GroupSnapshot, snapshot_ids: Sequence[str]
+) -> group_snapshots_pb2.GroupSnapshot:
+    return group_snapshots_pb2.GroupSnapshot(
+        id=gs.id,
+        name=gs.name,
+        description=gs.description,
+        group_id=gs.group_id,
+        group_type_id=gs.group_type_id,
+        status=snapshot_status(gs.status),
+        snapshot_ids=snapshot_ids,
+        created_at=timestamp(gs.created_at),
+    )
+
+
+def cgsnapshot(
+    gs: model.GroupSnapshot, snapshot_ids: Sequence[str]
+) -> consistency_groups_pb2.Cgsnapshot:
+    return consistency_groups_pb2.Cgsnapshot(
+        id=gs.id,
+        name=gs.name,
+        description=gs.description,
+        consistencygroup_id=gs.group_id,
+        status=snapshot_status(gs.status),
+        snapshot_ids=snapshot_ids,
+        created_at=timestamp(gs.created_at),
+    )

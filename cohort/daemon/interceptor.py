@@ -1,0 +1,140 @@
+"""The one place where cohort.errors become gRPC status codes.
+
+`RequestInterceptor` wraps every handler of the server: it binds a request id (the client's
+`x-request-id` metadata, else a fresh uuid4) into structlog's contextvars, returns it in the
+trailing metadata, maps cohort's exceptions to status codes (anything unexpected: INTERNAL and a
+logged traceback), logs method, code and duration, and records the Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import structlog
+
+from cohort import errors
+from cohort.daemon import metrics
+
+log = structlog.get_logger(__name__)
+
+REQUEST_ID_KEY = "x-request-id"
+
+#: Most specific first: Busy is a BackendError.
+ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.BackendError, grpc.StatusCode.ABORTED),
+)
+
+
+def status_code(exc: errors.CohortError) -> grpc.StatusCode:
+    for cls, code in ERROR_CODES:
+        if isinstance(exc, cls):
+            return code
+    return grpc.StatusCode.INTERNAL  # a CohortError outside the hierarchy's leaves
+
+
+class _Call:
+    """Book-keeping of one RPC: request id, timing, the final code."""
+
+    def __init__(self, method: str, context: Any) -> None:
+        self.method = method
+        self.context = context
+        self.code = grpc.StatusCode.OK
+        self.started = time.perf_counter()
+        metadata = dict(context.invocation_metadata() or ())
+        self.request_id = str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4())
+        structlog.contextvars.bind_contextvars(request_id=self.request_id, method=method)
+        context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id),))
+
+    def fail(self, exc: BaseException) -> None:
+        """Turn `exc` into the RPC's status (context.abort raises, ending the handler)."""
+        if isinstance(exc, errors.CohortError):
+            self.code = status_code(exc)
+            self.context.abort(self.code, str(exc) or type(exc).__name__)
+        current = _current_code(self.context)
+        if current is not None and current != grpc.StatusCode.OK:
+            self.code = current  # the handler aborted on its own: keep its status
+            raise exc
+        self.code = grpc.StatusCode.INTERNAL
+        log.error("unexpected error", exc_info=exc)
+        self.context.abort(grpc.StatusCode.INTERNAL, f"internal error (request {self.request_id})")
+
+    def finish(self) -> None:
+        if self.code == grpc.StatusCode.OK and not self.context.is_active():
+            self.code = grpc.StatusCode.CANCELLED  # the client went away first
+        seconds = time.perf_counter() - self.started
+        metrics.observe(self.method, self.code.name, seconds)
+        level = log.info if self.code == grpc.StatusCode.OK else log.warning
+        level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3))
+        structlog.contextvars.unbind_contextvars("request_id", "method")
+
+
+def _current_code(context: Any) -> grpc.StatusCode | None:
+    try:
+        code: grpc.StatusCode | None = context.code()
+    except (AttributeError, NotImplementedError):
+        return None
+    return code
+
+
+def _unary(method: str, behavior: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def handle(request: Any, context: Any) -> Any:
+        call = _Call(method, context)
+        try:
+            return behavior(request, context)
+        except Exception as exc:
+            call.fail(exc)
+        finally:
+            call.finish()
+
+    return handle
+
+
+def _stream(method: str, behavior: Callable[[Any, Any], Iterator[Any]]) -> Callable[..., Any]:
+    def handle(request: Any, context: Any) -> Iterator[Any]:
+        call = _Call(method, context)
+        try:
+            yield from behavior(request, context)
+        except GeneratorExit:
+            call.code = grpc.StatusCode.CANCELLED  # the client went away
+            raise
+        except Exception as exc:
+            call.fail(exc)
+        finally:
+            call.finish()
+
+    return handle
+
+
+#: Handler attribute, whether it streams responses, and the factory that rebuilds it.
+_KINDS = (
+    ("unary_unary", False, grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", True, grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", False, grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", True, grpc.stream_stream_rpc_method_handler),
+)
+
+
+class RequestInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        for attribute, streams, make in _KINDS:
+            behavior = getattr(handler, attribute)
+            if behavior is not None:
+                wrap = _stream if streams else _unary
+                return make(
+                    wrap(details.method, behavior),
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+        return handler

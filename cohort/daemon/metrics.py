@@ -1,0 +1,42 @@
+"""Prometheus collectors of the gRPC layer and the HTTP endpoint that exposes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import prometheus_client
+
+from cohort.daemon.config import split_host_port
+
+REQUESTS = prometheus_client.Counter(
+    "cohort_grpc_requests",
+    "gRPC requests handled, by method and status code.",
+    ["method", "code"],
+)
+LATENCY = prometheus_client.Histogram(
+    "cohort_grpc_request_duration_seconds",
+    "Time to handle a gRPC request (streams: until the stream ends), by method.",
+    ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+def observe(method: str, code: str, seconds: float) -> None:
+    REQUESTS.labels(method=method, code=code).inc()
+    LATENCY.labels(method=method).observe(seconds)
+
+
+class MetricsServer:
+    """The /metrics HTTP server on `address` ("host:port"; port 0 picks a free one)."""
+
+    def __init__(self, address: str) -> None:
+        host, port = split_host_port(address)
+        self._httpd: Any
+        self._thread: Any
+        self._httpd, self._thread = prometheus_client.start_http_server(port, addr=host)
+        self.port: int = self._httpd.server_port
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()

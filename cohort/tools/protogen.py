@@ -1,7 +1,7 @@
 """Regenerate (or check) the protobuf and gRPC modules in cohort/v1 from proto/cohort/v1.
 
-    python -m cohort.tools.protogen          # write cohort/v1/*_pb2*.py and .pyi
-    python -m cohort.tools.protogen --check  # exit 1 when the committed modules are stale
+python -m cohort.tools.protogen          # write cohort/v1/*_pb2*.py and .pyi
+python -m cohort.tools.protogen --check  # exit 1 when the committed modules are stale
 """
 
 from __future__ import annotations
@@ -54,14 +54,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
-        committed = sorted(p.relative_to(ROOT) for p in (ROOT / OUT_PACKAGE).iterdir()
-                           if p.is_file())
-        stale = [str(p) for p in fresh
-                 if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, False)]
+        committed = sorted(
+            p.relative_to(ROOT) for p in (ROOT / OUT_PACKAGE).iterdir() if p.is_file()
+        )
+        stale = [
+            str(p)
+            for p in fresh
+            if not (ROOT / p).exists() or not filecmp.cmp(Path(tmp) / p, ROOT / p, False)
+        ]
         extra = [str(p) for p in committed if p not in fresh]
     if stale or extra:
-        print("generated protobuf code is stale; run `python -m cohort.tools.protogen`",
-              file=sys.stderr)
+        print(
+            "generated protobuf code is stale; run `python -m cohort.tools.protogen`",
+            file=sys.stderr,
+        )
         for name in stale + extra:
             print(f"  {name}", file=sys.stderr)
         return 1

@@ -24,9 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cohort.domain.backend import (
+    Backend,
     GroupResult,
     MemberUpdate,
     ModelUpdate,
@@ -710,3 +711,9 @@ def _result(
 ) -> GroupResult:
     members = [MemberUpdate(id=i, status=member_status) for i in member_ids]
     return _model(faults, model_status), _member_list(faults, members)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(sim: SimBackend) -> Backend:
+        return sim

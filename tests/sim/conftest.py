@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+from cohort.sim import SimBackend
+
+from .helpers import Recorder
+
+
+@pytest.fixture
+def sim() -> SimBackend:
+    return SimBackend(1 << 30)
+
+
+@pytest.fixture
+def journal() -> Recorder:
+    return Recorder()

@@ -34,6 +34,12 @@ ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
 )
 
 
+#: Codes that say something went wrong on this side (the others: the request was refused).
+_SERVER_SIDE = frozenset(
+    {grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+)
+
+
 def status_code(exc: errors.CohortError) -> grpc.StatusCode:
     for cls, code in ERROR_CODES:
         if isinstance(exc, cls):
@@ -72,7 +78,7 @@ class _Call:
             self.code = grpc.StatusCode.CANCELLED  # the client went away first
         seconds = time.perf_counter() - self.started
         metrics.observe(self.method, self.code.name, seconds)
-        level = log.info if self.code == grpc.StatusCode.OK else log.warning
+        level = log.warning if self.code in _SERVER_SIDE else log.info
         level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3))
         structlog.contextvars.unbind_contextvars("request_id", "method")
 

@@ -1,0 +1,36 @@
+"""Backends by `[backend] kind`. Each factory imports its backend lazily and gets the
+`[backend.<kind>]` table as it is, plus the state directory (for backend files).
+
+To add a backend, add an entry to BACKENDS (e.g. "lvm": a function importing cohort.lvm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cohort.daemon.config import BackendConfig, ConfigError
+from cohort.domain.backend import Backend
+
+BackendFactory = Callable[[Mapping[str, Any], Path], Backend]
+
+
+def _sim(section: Mapping[str, Any], state_dir: Path) -> Backend:
+    from cohort.sim import SimBackend
+
+    return SimBackend.from_config(section)
+
+
+BACKENDS: dict[str, BackendFactory] = {"sim": _sim}
+
+
+def build_backend(config: BackendConfig, state_dir: Path) -> Backend:
+    factory = BACKENDS.get(config.kind)
+    if factory is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigError(f"[backend] kind {config.kind!r} is not one of: {known}")
+    try:
+        return factory(config.section(), state_dir)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[backend.{config.kind}]: {exc}") from exc

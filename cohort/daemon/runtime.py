@@ -1,0 +1,85 @@
+"""cohortd assembled from its config: store, backend, manager (recovered), gRPC server, metrics
+endpoint and upstream reporters; started and stopped in order."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import structlog
+
+from cohort.daemon.backends import build_backend
+from cohort.daemon.broadcaster import Broadcaster
+from cohort.daemon.config import Config
+from cohort.daemon.metrics import MetricsServer
+from cohort.daemon.server import GrpcServer
+from cohort.daemon.upstream import UpstreamReporter
+from cohort.domain.capabilities import CapabilityPolicy
+from cohort.domain.store import Store
+from cohort.manager import Manager
+from cohort.store import SqlStore
+
+log = structlog.get_logger(__name__)
+
+
+def policy(config: Config) -> CapabilityPolicy:
+    return CapabilityPolicy(
+        volume_backend_name=config.backend.name,
+        max_over_subscription_ratio=config.backend.max_over_subscription_ratio,
+        reserved_percentage=config.backend.reserved_percentage,
+    )
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.server: GrpcServer | None = None
+        self.metrics: MetricsServer | None = None
+        self.upstream: UpstreamReporter | None = None
+
+    def start(self) -> None:
+        """Build and start everything; on failure, what was started is stopped again."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop(grace=0)
+            raise
+
+    def _start(self) -> None:
+        cfg = self.config
+        state_dir = Path(cfg.state.directory)
+        self.store = SqlStore.open(state_dir)
+        backend = build_backend(cfg.backend, state_dir)
+        manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
+        manager.recover()
+        broadcaster = Broadcaster(manager.capabilities)
+        manager.subscribe(broadcaster.notify)
+        self.server = GrpcServer(
+            cfg.server,
+            manager,
+            broadcaster,
+            capabilities_interval=cfg.upstream.interval_seconds,
+        )
+        self.server.start()
+        if cfg.metrics.address:
+            self.metrics = MetricsServer(cfg.metrics.address)
+            log.info("metrics", address=cfg.metrics.address, port=self.metrics.port)
+        if cfg.upstream.endpoints:
+            self.upstream = UpstreamReporter.from_config(cfg.upstream, broadcaster)
+            self.upstream.start()
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop accepting, let running RPCs finish within the grace period, close the store."""
+        if self.upstream is not None:
+            self.upstream.stop()
+            self.upstream = None
+        if self.server is not None:
+            self.server.stop(grace)
+            self.server = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None

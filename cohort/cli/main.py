@@ -19,8 +19,9 @@ from cohort.cli import (
     volume_types,
     volumes,
 )
-from cohort.cli.command import Command, Runner, UsageError, add_command
+from cohort.cli.command import Command, UsageError, add_command
 from cohort.cli.connection import DEFAULT_ENDPOINT, ConnectionOptions, EndpointError, open_channel
+from cohort.cli.runner import Runner
 
 COMMANDS: tuple[Command, ...] = (
     *volume_types.COMMANDS,
@@ -149,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.USAGE
     except KeyboardInterrupt:
         return exitcodes.INTERRUPTED
+    except BrokenPipeError:  # e.g. `cohortctl list | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return exitcodes.FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

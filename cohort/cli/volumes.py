@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 from cohort.cli.command import (
     DESCRIPTION,
     NAME_OPT,
@@ -16,7 +19,15 @@ from cohort.v1 import volumes_pb2
 
 _M = methods(volumes_pb2.DESCRIPTOR.services_by_name["Volumes"])
 _VOLUME = arg("volume_id", metavar="VOLUME", help="volume id")
-_SIZE_HELP = "bytes, or with a binary unit: 512M, 10G, 1T"
+_SIZE_HELP = "bytes, or with a binary unit: 512M, 10G, 1T (unlike cinder, a bare 10 is 10 bytes)"
+
+
+def _warn_tiny_size(ns: argparse.Namespace) -> None:
+    """Cinder's sizes are GiB; a bare small number here is probably one of those."""
+    size = getattr(ns, "size_bytes", None) or getattr(ns, "new_size_bytes", None)
+    if size is not None and size < 1 << 20:
+        print(f"warning: SIZE {size} means {size} bytes; write {size}G for GiB", file=sys.stderr)
+
 
 COMMANDS = (
     Command(
@@ -47,6 +58,7 @@ COMMANDS = (
             ),
             arg("size_bytes", metavar="SIZE", type=parse_size, help=_SIZE_HELP),
         ),
+        prepare=_warn_tiny_size,
     ),
     Command("show", "Show a volume.", _M["GetVolume"], (_VOLUME,)),
     Command(
@@ -68,6 +80,7 @@ COMMANDS = (
         "Grow a volume.",
         _M["ExtendVolume"],
         (_VOLUME, arg("new_size_bytes", metavar="NEW_SIZE", type=parse_size, help=_SIZE_HELP)),
+        prepare=_warn_tiny_size,
     ),
     Command("delete", "Delete a volume.", _M["DeleteVolume"], (_VOLUME,)),
 )

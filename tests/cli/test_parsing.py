@@ -82,3 +82,11 @@ def test_help_documents_exit_codes(cli: Cli) -> None:
     assert "exit codes:" in result.out
     assert "FAILED_PRECONDITION" in result.out
     assert "consisgroup-create" in result.out
+
+
+def test_tiny_bare_sizes_warn_that_they_are_bytes(cli: Cli, server: Server) -> None:
+    result = cli("create", "10")
+    assert result.code == 0
+    assert "10 bytes" in result.err
+    assert server.backend.last("CreateVolume").size_bytes == 10
+    assert cli("extend", "v", "10G").err == ""

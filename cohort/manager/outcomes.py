@@ -81,7 +81,11 @@ def group_members(
             "the backend returned no member updates",
         )
     if model_status in failing:
-        statuses = {m: returned[m].status or ERROR if m in returned else ERROR for m in member_ids}
+        statuses = (
+            {m: (returned[m].status or ERROR) if m in returned else ERROR for m in member_ids}
+            if deleting
+            else dict.fromkeys(member_ids, ERROR)
+        )
         return Verdict(True, ERROR, statuses, {}, f"the backend reported status {model_status}")
     if parent in failing:
         assert parent is not None

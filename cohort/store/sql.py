@@ -86,6 +86,7 @@ class SqlStore:
         if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "checkin", _sqlite_checkin)
 
     @classmethod
     def open(cls, state_dir: Path) -> SqlStore:
@@ -155,6 +156,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     finally:
         cursor.close()
+
+
+def _sqlite_checkin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # A COMMIT that fails (a deferred foreign key) leaves SQLite's transaction open while
+    # SQLAlchemy already counts it as ended; end it before the connection is used again.
+    if dbapi_connection is not None and dbapi_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def _sqlite_begin(connection: Connection) -> None:

@@ -10,6 +10,7 @@ import pytest
 from cohort.domain.model import (
     Group,
     GroupStatus,
+    GroupType,
     Operation,
     OperationState,
     StepRecord,
@@ -191,7 +192,7 @@ def test_duplicate_name_is_already_exists_and_transaction_goes_on(store: SqlStor
 
 
 def test_rename_onto_a_taken_name_is_already_exists(store: SqlStore) -> None:
-    a, b = Volumes(store).add("a", "b")
+    _, b = Volumes(store).add("a", "b")
     with store.transaction() as tx:
         with pytest.raises(AlreadyExists):
             tx.volumes.update(dataclasses.replace(b, name="a"))
@@ -231,8 +232,6 @@ def test_find_and_count_filter_by_equality(store: SqlStore) -> None:
     vols = Volumes(store)
     with store.transaction() as tx:
         group = Group(name="g", group_type_id="gt", volume_type_ids=[vols.vt.id])
-        from cohort.domain.model import GroupType
-
         tx.group_types.add(GroupType(name="gt", id="gt"))
         tx.groups.add(group)
     a, b, c, d = vols.add("a", "b", "c", "d")

@@ -1,0 +1,128 @@
+"""Device-mapper gates: one dm-linear device per volume, stacked on its LV.
+
+A volume is used (and later exported) through its gate `/dev/mapper/cohort-gate-<id>` (dm UUID
+`COHORT-GATE-<id>`), never through the LV. Suspending the gates freezes a group's I/O *above*
+LVM, so LVM can snapshot the LVs beneath as usual (field notes: never suspend an LV yourself and
+then `lvcreate -s`). The freeze itself (ioctl suspend/resume) is a later issue: `Gates` is the
+seam where it will go. Everything here runs `dmsetup` through the choke point.
+
+The table points at the LV by "MAJOR:MINOR", not by a /dev path: it does not depend on udev
+having created the LV's symlinks yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cohort.lvm import names
+from cohort.lvm.errors import ObjectNotFound, classify
+from cohort.lvm.run import CommandError, Runner
+
+SECTOR = 512
+
+
+@dataclass(frozen=True, slots=True)
+class GateInfo:
+    volume_id: str
+    name: str
+    uuid: str
+    devno: str
+    open_count: int
+    suspended: bool
+
+    @property
+    def path(self) -> str:
+        return "/dev/mapper/" + self.name
+
+
+def linear_table(lower_devno: str, size_bytes: int) -> str:
+    if size_bytes <= 0 or size_bytes % SECTOR:
+        raise ValueError(f"gate size must be a positive multiple of {SECTOR}: {size_bytes}")
+    major, _, minor = lower_devno.partition(":")
+    if not (major.isdigit() and minor.isdigit()):
+        raise ValueError(f"not a MAJOR:MINOR device number: {lower_devno!r}")
+    return f"0 {size_bytes // SECTOR} linear {lower_devno} 0"
+
+
+class Gates:
+    """create / reload / remove / list / path of cohort's gates, through `dmsetup`."""
+
+    def __init__(self, runner: Runner, dmsetup: str = "dmsetup") -> None:
+        self._run = runner
+        self._dmsetup = dmsetup
+
+    @staticmethod
+    def path(volume_id: str) -> str:
+        return names.gate_path(volume_id)
+
+    def create(self, volume_id: str, lower_devno: str, size_bytes: int) -> str:
+        name = names.gate_name(volume_id)
+        table = linear_table(lower_devno, size_bytes)
+        argv = [self._dmsetup, "create", "--uuid", names.gate_uuid(volume_id)]
+        argv += ["--table", table, "--", name]
+        self._call(argv, f"gate {volume_id}")
+        return names.gate_path(volume_id)
+
+    def reload(self, volume_id: str, lower_devno: str, size_bytes: int) -> None:
+        """Load a new table (the LV grew) and swap it in; the kernel suspends around the swap."""
+        name = names.gate_name(volume_id)
+        table = linear_table(lower_devno, size_bytes)
+        self._call([self._dmsetup, "reload", "--table", table, "--", name], f"gate {volume_id}")
+        self._call([self._dmsetup, "resume", "--", name], f"gate {volume_id}")
+
+    def remove(self, volume_id: str) -> None:
+        """Idempotent: a gate that is not there is removed already."""
+        name = names.gate_name(volume_id)
+        try:
+            self._call([self._dmsetup, "remove", "--retry", "--", name], f"gate {volume_id}")
+        except ObjectNotFound:
+            return
+
+    def table(self, volume_id: str) -> str | None:
+        """The live table ("0 SECTORS linear MAJ:MIN 0"), None when the gate does not exist."""
+        try:
+            res = self._call(
+                [self._dmsetup, "table", "--", names.gate_name(volume_id)], f"gate {volume_id}"
+            )
+        except ObjectNotFound:
+            return None
+        return res.strip()
+
+    def list(self) -> dict[str, GateInfo]:
+        """Every cohort gate on the host, keyed by volume id (found by its dm UUID prefix)."""
+        out = self._call(
+            [
+                self._dmsetup,
+                "info",
+                "-c",
+                "--noheadings",
+                "--separator",
+                ":",
+                "-o",
+                "name,uuid,major,minor,open,suspended",
+            ],
+            "gates",
+        )
+        gates: dict[str, GateInfo] = {}
+        for line in out.splitlines():
+            fields = line.strip().split(":")
+            if len(fields) != 6 or not fields[1].startswith(names.GATE_UUID_PREFIX):
+                continue
+            name, uuid, major, minor, open_count, suspended = fields
+            volume_id = uuid[len(names.GATE_UUID_PREFIX) :]
+            gates[volume_id] = GateInfo(
+                volume_id=volume_id,
+                name=name,
+                uuid=uuid,
+                devno=f"{major}:{minor}",
+                open_count=int(open_count) if open_count.isdigit() else 0,
+                suspended=suspended.lower().startswith("suspended"),
+            )
+        return gates
+
+    def _call(self, argv: Sequence[str], what: str) -> str:
+        try:
+            return self._run.run(argv).stdout
+        except CommandError as err:
+            raise classify(err, what) from err

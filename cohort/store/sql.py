@@ -10,7 +10,8 @@ timeout. `transaction(readonly=True)` starts a plain deferred ``BEGIN`` instead:
 snapshot that runs alongside the writer (WAL) and never writes.
 
 An in-memory database (``sqlite://``) is one connection shared by every thread (StaticPool);
-its transactions are serialised by a lock. Do not nest transactions on one thread.
+its transactions are serialised by a lock. A transaction opened inside another on the same
+thread raises RuntimeError (it could only deadlock).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class SqlStore:
         self.engine: Engine = create_engine(url, **kwargs)
         #: One shared connection (in-memory SQLite) cannot hold two transactions at once.
         self._serial: threading.Lock | None = threading.Lock() if in_memory else None
+        self._local = threading.local()
         if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -124,6 +126,18 @@ class SqlStore:
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[SqlTransaction]:
+        if getattr(self._local, "active", False):
+            # It would wait on its own write lock (file) or deadlock (memory).
+            raise RuntimeError("nested store transaction on one thread")
+        self._local.active = True
+        try:
+            with self._unit_of_work(readonly) as tx:
+                yield tx
+        finally:
+            self._local.active = False
+
+    @contextmanager
+    def _unit_of_work(self, readonly: bool) -> Iterator[SqlTransaction]:
         with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
             begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
             # Start now, so that an IMMEDIATE transaction holds the write lock before it reads.

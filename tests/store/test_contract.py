@@ -474,3 +474,12 @@ def test_graph_with_many_records(store: SqlStore) -> None:
         ]
         assert tx.volumes.count() == 6
         assert tx.volumes.count(volume_type_id=graphs[0].volume_type.id) == 2
+
+
+def test_nested_transaction_on_one_thread_is_refused(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.volume_types.add(VolumeType(name="outer"))
+        with pytest.raises(RuntimeError, match="nested"), store.transaction():
+            pass
+    with store.transaction() as tx:  # the outer one committed, the store is usable
+        assert tx.volume_types.by_name("outer") is not None

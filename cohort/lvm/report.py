@@ -34,6 +34,7 @@ LV_COLUMNS = (
     "lv_kernel_major",
     "lv_kernel_minor",
     "segtype",
+    "lv_when_full",
 )
 VG_COLUMNS = (
     "vg_name",
@@ -172,6 +173,8 @@ class LogicalVolume:
     kernel_major: int
     kernel_minor: int
     segtype: str
+    when_full: str = ""
+    """Thin pools: "error" or "queue" (what I/O does when the pool is full)."""
 
     @property
     def full_name(self) -> str:
@@ -295,6 +298,7 @@ def parse_lv(row: Mapping[str, str]) -> LogicalVolume:
         kernel_major=_int(row, "lv_kernel_major", -1) if "lv_kernel_major" in row else -1,
         kernel_minor=_int(row, "lv_kernel_minor", -1) if "lv_kernel_minor" in row else -1,
         segtype=row.get("segtype", ""),
+        when_full=row.get("lv_when_full", ""),
     )
 
 

@@ -128,6 +128,7 @@ class Runner(Protocol):
         timeout: float | None = None,
         input: str | None = None,
         ok_codes: Sequence[int] = (0,),
+        env: Mapping[str, str] | None = None,
     ) -> Result: ...
 
 
@@ -174,7 +175,9 @@ class CommandRunner:
         timeout: float | None = None,
         input: str | None = None,
         ok_codes: Sequence[int] = (0,),
+        env: Mapping[str, str] | None = None,
     ) -> Result:
+        """Run argv; `env` adds variables to the runner's small fixed environment."""
         args = tuple(argv)
         if not args or not all(isinstance(a, str) for a in args):
             raise TypeError("argv must be a non-empty sequence of str")
@@ -188,7 +191,7 @@ class CommandRunner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-                env=self._env,
+                env={**self._env, **env} if env else self._env,
                 close_fds=True,
                 start_new_session=True,
             )

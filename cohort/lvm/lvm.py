@@ -1,0 +1,152 @@
+"""The LVM commands cohort runs, as argv lists, on one VG and its thin pool.
+
+Every object name is made by `cohort.lvm.names` from a cohort id and checked against LVM's name
+charset; every positional argument follows `--`, so nothing can be read as an option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cohort.lvm import names
+from cohort.lvm.errors import ObjectNotFound, classify
+from cohort.lvm.report import (
+    LogicalVolume,
+    VolumeGroup,
+    lvs_argv,
+    parse_lvs,
+    parse_vgs,
+    vgs_argv,
+)
+from cohort.lvm.run import CommandError, Runner
+
+
+def size_arg(size_bytes: int) -> str:
+    if size_bytes <= 0:
+        raise ValueError(f"size must be positive: {size_bytes}")
+    return f"{size_bytes}b"
+
+
+def tag_options(object_id: str) -> list[str]:
+    return ["--addtag", names.OWNER_TAG, "--addtag", names.id_tag(object_id)]
+
+
+class Lvm:
+    """One VG and its thin pool."""
+
+    def __init__(self, runner: Runner, vg: str, pool: str, lvm: str = "lvm") -> None:
+        self.run = runner
+        self.vg = names.check_lvm_name(vg, "volume group name")
+        self.pool = names.check_lvm_name(pool, "thin pool name")
+        self.lvm = lvm
+
+    def full(self, lv: str) -> str:
+        return f"{self.vg}/{names.check_lvm_name(lv)}"
+
+    def _call(self, argv: Sequence[str], what: str) -> str:
+        try:
+            return self.run.run([self.lvm, *argv[1:]] if argv[0] == "lvm" else argv).stdout
+        except CommandError as err:
+            raise classify(err, what) from err
+
+    # -- reading ---------------------------------------------------------------------------
+    def lvs(self) -> list[LogicalVolume]:
+        """Every LV of the VG (one `lvs`)."""
+        return parse_lvs(self._call(lvs_argv(self.vg), f"volume group {self.vg}"))
+
+    def lv(self, lv: str) -> LogicalVolume | None:
+        try:
+            found = parse_lvs(self._call(lvs_argv(self.full(lv)), self.full(lv)))
+        except ObjectNotFound:
+            return None
+        return found[0] if found else None
+
+    def require(self, lv: str) -> LogicalVolume:
+        found = self.lv(lv)
+        if found is None:
+            raise ObjectNotFound(f"logical volume {self.full(lv)} does not exist")
+        return found
+
+    def vg_info(self) -> VolumeGroup:
+        found = parse_vgs(self._call(vgs_argv(self.vg), f"volume group {self.vg}"))
+        if not found:
+            raise ObjectNotFound(f"volume group {self.vg} does not exist")
+        return found[0]
+
+    def pool_lv(self) -> LogicalVolume:
+        return self.require(self.pool)
+
+    # -- argv builders (also used in shell batches, without the leading "lvm") --------------
+    def create_thin_argv(self, lv: str, size_bytes: int, object_id: str) -> list[str]:
+        return [
+            "lvcreate",
+            "--type",
+            "thin",
+            "--virtualsize",
+            size_arg(size_bytes),
+            "--thinpool",
+            self.pool,
+            "--name",
+            names.check_lvm_name(lv),
+            *tag_options(object_id),
+            "--",
+            self.vg,
+        ]
+
+    def snapshot_argv(
+        self, lv: str, origin: str, object_id: str, *, writable: bool, fast: bool = False
+    ) -> list[str]:
+        """A thin snapshot of `origin`. writable=True: a clone (activatable: -kn, active)."""
+        argv = ["lvcreate", "--snapshot", "--name", names.check_lvm_name(lv)]
+        if writable:
+            argv += ["--setactivationskip", "n", "--activate", "y"]
+        else:
+            argv += ["--activate", "n"]
+        if fast:
+            argv += ["-An", "--noudevsync", "--ignoremonitoring"]
+        return [*argv, *tag_options(object_id), "--", self.full(origin)]
+
+    def extend_argv(self, lv: str, size_bytes: int) -> list[str]:
+        return ["lvextend", "--size", size_arg(size_bytes), "--", self.full(lv)]
+
+    def activate_argv(self, lv: str) -> list[str]:
+        return ["lvchange", "--activate", "y", "--", self.full(lv)]
+
+    # -- changing --------------------------------------------------------------------------
+    def create_thin(self, lv: str, size_bytes: int, object_id: str) -> None:
+        self._call(["lvm", *self.create_thin_argv(lv, size_bytes, object_id)], self.full(lv))
+
+    def snapshot(self, lv: str, origin: str, object_id: str, *, writable: bool) -> None:
+        argv = self.snapshot_argv(lv, origin, object_id, writable=writable)
+        self._call(["lvm", *argv], self.full(lv))
+
+    def extend(self, lv: str, size_bytes: int) -> None:
+        self._call(["lvm", *self.extend_argv(lv, size_bytes)], self.full(lv))
+
+    def activate(self, lv: str) -> None:
+        self._call(["lvm", *self.activate_argv(lv)], self.full(lv))
+
+    def remove(self, lv: str) -> None:
+        """Idempotent: an LV that does not exist is removed already."""
+        try:
+            self._call(["lvm", "lvremove", "--yes", "--", self.full(lv)], self.full(lv))
+        except ObjectNotFound:
+            return
+
+    def activate_tagged(self) -> None:
+        """Activate every LV cohort tagged (snapshots keep their activation skip flag)."""
+        self._call(
+            ["lvm", "lvchange", "--activate", "y", "--", f"{self.vg}/{self.pool}"], self.pool
+        )
+        self._call(
+            ["lvm", "lvchange", "--activate", "y", "--", "@" + names.OWNER_TAG],
+            f"LVs tagged {names.OWNER_TAG}",
+        )
+
+    def error_when_full(self) -> None:
+        """Thin pool behaviour on full: fail the I/O at once instead of queueing it (60 s by
+        default, then fail) so a full pool is an error, not a hang."""
+        self._call(
+            ["lvm", "lvchange", "--errorwhenfull", "y", "--", f"{self.vg}/{self.pool}"],
+            self.pool,
+        )

@@ -22,7 +22,13 @@ def _sim(section: Mapping[str, Any], state_dir: Path) -> Backend:
     return SimBackend.from_config(section)
 
 
-BACKENDS: dict[str, BackendFactory] = {"sim": _sim}
+def _lvm(section: Mapping[str, Any], state_dir: Path) -> Backend:
+    from cohort.lvm.backend import LvmBackend
+
+    return LvmBackend.from_config(section, state_dir)
+
+
+BACKENDS: dict[str, BackendFactory] = {"sim": _sim, "lvm": _lvm}
 
 
 def build_backend(config: BackendConfig, state_dir: Path) -> Backend:

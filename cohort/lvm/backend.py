@@ -59,6 +59,7 @@ from cohort.lvm.shell import run_batch
 
 log = structlog.get_logger("cohort.lvm.backend")
 T = TypeVar("T")
+DEFAULT_EXTENT = 4 * 1024**2
 
 ACTION_CREATE_VOLUME = "lvm.create_volume"
 ACTION_CREATE_SNAPSHOT = "lvm.create_snapshot"
@@ -189,10 +190,9 @@ class LvmBackend:
 
     # -- sizes and capacity ----------------------------------------------------------------
     def extent_size(self) -> int:
-        if self._extent is None:
-            with edge("volume group"):
-                self._extent = self.lvm.vg_info().extent_size
-        return self._extent
+        """The VG's extent size as read at start (LVM's default 4 MiB before). No I/O: the
+        manager calls round_size inside its transactions."""
+        return self._extent or DEFAULT_EXTENT
 
     def round_size(self, size_bytes: int) -> int:
         extent = self.extent_size()

@@ -85,7 +85,8 @@ class Backend(Protocol):
     """volume_backend_name reported upstream."""
 
     def round_size(self, size_bytes: int) -> int:
-        """The size the backend will allocate for a request of size_bytes (extent rounding)."""
+        """The size the backend will allocate for a request of size_bytes (extent rounding).
+        Pure: no I/O, no lock (the manager calls it inside its transactions)."""
         ...
 
     def stats(self) -> PoolStats: ...

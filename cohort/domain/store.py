@@ -76,6 +76,8 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[Transaction]:
+        """A unit of work; readonly ones run beside the writer and refuse writes."""
+        ...
 
     def close(self) -> None: ...

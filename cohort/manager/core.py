@@ -3,20 +3,24 @@
 Concurrency: status transitions (check preconditions, move to a transitional status) and the
 application of results happen in short transactions under one mutation lock. Backend calls run
 outside it: a transitional status (creating, deleting, updating, ...) guards the objects while
-the backend works, exactly as Cinder's statuses do. Reads take no lock.
+the backend works, exactly as Cinder's statuses do. No store transaction is ever open across a
+backend call (a backend journals its steps in transactions of its own): checks that need the
+pool's figures read them under the lock, before the transaction opens. Reads take no lock and use
+read-only transactions.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
 
 from cohort.domain import specs, validation
-from cohort.domain.backend import Backend
+from cohort.domain.backend import Backend, PoolStats
 from cohort.domain.capabilities import Capabilities, CapabilityPolicy, check_room, derive
 from cohort.domain.model import (
     CG_GROUP_TYPE_NAME,
@@ -36,6 +40,14 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The backend's figures as a checked mutation saw them."""
+
+    stats: PoolStats
+    capabilities: Capabilities
+
+
 class Core:
     def __init__(self, store: Store, backend: Backend, policy: CapabilityPolicy, host: str) -> None:
         self.store = store
@@ -52,6 +64,18 @@ class Core:
         """A transaction under the mutation lock: for checks that must hold until it commits."""
         with self._lock, self.store.transaction() as tx:
             yield tx
+
+    @contextmanager
+    def checked_mutation(self) -> Iterator[tuple[Transaction, Pool]]:
+        """A mutation whose checks need the pool's figures (capabilities, capacity)."""
+        with self._lock:
+            stats = self.backend.stats()
+            pool = Pool(stats, derive(stats, self.policy, self.host))
+            with self.store.transaction() as tx:
+                yield tx, pool
+
+    def reading(self) -> AbstractContextManager[Transaction]:
+        return self.store.transaction(readonly=True)
 
     def subscribe(self, callback: Callable[[], None]) -> None:
         self._subscribers.append(callback)
@@ -93,17 +117,19 @@ class Core:
     def capabilities(self) -> Capabilities:
         return derive(self.backend.stats(), self.policy, self.host)
 
-    def require_specs(self, spec_map: Mapping[str, str], what: str) -> None:
-        reasons = specs.mismatches(spec_map, self.capabilities().flat())
+    @staticmethod
+    def require_specs(pool: Pool, spec_map: Mapping[str, str], what: str) -> None:
+        reasons = specs.mismatches(spec_map, pool.capabilities.flat())
         if reasons:
             raise FailedPrecondition(f"{what} does not match this backend: {'; '.join(reasons)}")
 
-    def require_room(self, size_bytes: int, what: str) -> None:
-        check_room(self.backend.stats(), self.policy, size_bytes, what)
+    def require_room(self, pool: Pool, size_bytes: int, what: str) -> None:
+        check_room(pool.stats, self.policy, size_bytes, what)
 
-    def require_consistency(self, group: Group, what: str) -> None:
+    @staticmethod
+    def require_consistency(pool: Pool, group: Group, what: str) -> None:
         """cohort never claims a consistency it does not deliver."""
-        if group.consistent and not self.capabilities().consistent_group_snapshot_enabled:
+        if group.consistent and not pool.capabilities.consistent_group_snapshot_enabled:
             raise FailedPrecondition(
                 f"{what}: group {group.name} needs consistent group snapshots, "
                 "which this backend does not provide"

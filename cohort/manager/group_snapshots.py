@@ -32,7 +32,7 @@ class GroupSnapshotsMixin(Core):
     ) -> GroupSnapshot:
         validation.name(name, "group snapshot name")
         validation.description(description)
-        with self.mutation() as tx:
+        with self.checked_mutation() as (tx, pool):
             parent = self.group(tx, group, cg=cg)
             existing = tx.group_snapshots.by_name(name)
             if existing is not None:
@@ -47,7 +47,7 @@ class GroupSnapshotsMixin(Core):
             for vol in volumes:
                 if vol.status not in USABLE:
                     raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-            self.require_consistency(parent, "group snapshot")
+            self.require_consistency(pool, parent, "group snapshot")
             gsnap = GroupSnapshot(
                 name=name,
                 group_id=parent.id,
@@ -136,7 +136,7 @@ class GroupSnapshotsMixin(Core):
             raise BackendError(f"{gs_label(gsnap, cg)}: delete failed: {verdict.reason}")
 
     def get_group_snapshot(self, ref: str, *, cg: bool = False) -> GroupSnapshot:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.group_snapshot(tx, ref, cg=cg)
 
     def list_group_snapshots(
@@ -149,7 +149,7 @@ class GroupSnapshotsMixin(Core):
         cg: bool = False,
     ) -> Page[GroupSnapshot]:
         eq, exclude = self.cg_filter(cg)
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             if group:
                 eq["group_id"] = self.group(tx, group, cg=cg).id
             return self.paged(
@@ -157,7 +157,7 @@ class GroupSnapshotsMixin(Core):
             )
 
     def snapshot_ids(self, group_snapshot_ids: Sequence[str]) -> dict[str, list[str]]:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return {
                 gid: [s.id for s in tx.snapshots.find(group_snapshot_id=gid)]
                 for gid in group_snapshot_ids

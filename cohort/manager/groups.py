@@ -25,7 +25,7 @@ from cohort.errors import (
     InvalidArgument,
 )
 from cohort.manager import outcomes
-from cohort.manager.core import Core
+from cohort.manager.core import Core, Pool
 from cohort.manager.journal import Journal
 from cohort.manager.members import apply_volumes, coerce
 from cohort.manager.volumes import DELETABLE_VOLUME, USABLE, describe
@@ -56,7 +56,7 @@ class GroupsMixin(Core):
         validation.description(description)
         if not volume_types:
             raise InvalidArgument("a group needs at least one volume type")
-        with self.mutation() as tx:
+        with self.checked_mutation() as (tx, pool):
             gtype = tx.group_types.get(self.cg_type_id) if cg else self.group_type(tx, group_type)
             assert gtype is not None
             if gtype.reserved and not cg:
@@ -78,7 +78,7 @@ class GroupsMixin(Core):
                     return existing
                 raise AlreadyExists(f"group {name} exists with other arguments")
             consistent = cg or specs.is_true(gtype.group_specs.get(CONSISTENT_SPEC, ""))
-            self._check_group_types(gtype.group_specs, vtypes, consistent=consistent, cg=cg)
+            self._check_group_types(pool, gtype.group_specs, vtypes, consistent=consistent, cg=cg)
             group = Group(
                 name=name,
                 group_type_id=gtype.id,
@@ -107,6 +107,7 @@ class GroupsMixin(Core):
 
     def _check_group_types(
         self,
+        pool: Pool,
         group_specs: dict[str, str],
         vtypes: Sequence[VolumeType],
         *,
@@ -115,9 +116,9 @@ class GroupsMixin(Core):
     ) -> None:
         """Seed 003: a consistent group type accepts only consistent volume types; every spec
         that names a capability must match it; a CG needs consistencygroup_support."""
-        if cg and not self.capabilities().consistencygroup_support:
+        if cg and not pool.capabilities.consistencygroup_support:
             raise FailedPrecondition("this backend does not report consistencygroup_support")
-        self.require_specs(group_specs, "group type")
+        self.require_specs(pool, group_specs, "group type")
         for vtype in vtypes:
             if (
                 consistent
@@ -127,7 +128,7 @@ class GroupsMixin(Core):
                 raise FailedPrecondition(
                     f"volume type {vtype.name} lacks {CONSISTENT_SPEC}, which the group type sets"
                 )
-            self.require_specs(vtype.extra_specs, f"volume type {vtype.name}")
+            self.require_specs(pool, vtype.extra_specs, f"volume type {vtype.name}")
 
     def _finish_group(self, group: Group, verdict: outcomes.Verdict) -> None:
         with self.mutation() as tx:
@@ -149,7 +150,7 @@ class GroupsMixin(Core):
         validation.description(description)
         if bool(group_snapshot) == bool(source_group):
             raise InvalidArgument("give exactly one source: a group snapshot or a group")
-        with self.mutation() as tx:
+        with self.checked_mutation() as (tx, pool):
             if group_snapshot:
                 gsnap = self.group_snapshot(tx, group_snapshot, cg=cg)
                 if gsnap.status is not SnapshotStatus.AVAILABLE:
@@ -169,7 +170,7 @@ class GroupsMixin(Core):
                 for vol in src_vols:
                     if vol.status not in USABLE:
                         raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-                self.require_consistency(src_group, "clone")
+                self.require_consistency(pool, src_group, "clone")
             existing = tx.groups.by_name(name)
             if existing is not None:
                 same = (
@@ -197,7 +198,7 @@ class GroupsMixin(Core):
                 )
             for vol in src_vols:
                 volumes.append(self._member(group, vol.size_bytes, vol, source_volume_id=vol.id))
-            self.require_room(sum(v.size_bytes for v in volumes), f"group {name}")
+            self.require_room(pool, sum(v.size_bytes for v in volumes), f"group {name}")
             for vol in volumes:
                 if tx.volumes.by_name(vol.name) is not None:
                     raise AlreadyExists(f"volume {vol.name} exists")
@@ -386,7 +387,7 @@ class GroupsMixin(Core):
         log.info("deleted", object=label(group, cg), volumes=len(volumes))
 
     def get_group(self, ref: str, *, cg: bool = False) -> Group:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.group(tx, ref, cg=cg)
 
     def list_groups(
@@ -398,12 +399,12 @@ class GroupsMixin(Core):
         cg: bool = False,
     ) -> Page[Group]:
         eq, exclude = self.cg_filter(cg)
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.paged(tx.groups, page_size, page_token, exclude, status=status, **eq)
 
     def volume_ids(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
         members: dict[str, list[str]] = {gid: [] for gid in group_ids}
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             for gid in group_ids:
                 members[gid] = [v.id for v in tx.volumes.find(group_id=gid)]
         return members

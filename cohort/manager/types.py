@@ -29,11 +29,11 @@ class TypesMixin(Core):
         return volume_type
 
     def get_volume_type(self, ref: str) -> VolumeType:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.volume_type(tx, ref)
 
     def list_volume_types(self, page_size: int, page_token: str) -> Page[VolumeType]:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.paged(tx.volume_types, page_size, page_token)
 
     def delete_volume_type(self, ref: str) -> None:
@@ -66,11 +66,11 @@ class TypesMixin(Core):
         return group_type
 
     def get_group_type(self, ref: str) -> GroupType:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.group_type(tx, ref)
 
     def list_group_types(self, page_size: int, page_token: str) -> Page[GroupType]:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.paged(tx.group_types, page_size, page_token)
 
     def delete_group_type(self, ref: str) -> None:

@@ -53,7 +53,7 @@ class VolumesMixin(Core):
             raise InvalidArgument("give at most one source: snapshot_id or volume_id")
         if size_bytes or not (snapshot_id or volume_id):
             validation.size_bytes(size_bytes, "size_bytes")
-        with self.mutation() as tx:
+        with self.checked_mutation() as (tx, pool):
             vtype = self.volume_type(tx, volume_type or "default")
             source_size = self._source_size(tx, snapshot_id, volume_id)
             size = self.backend.round_size(max(size_bytes, source_size))
@@ -71,8 +71,8 @@ class VolumesMixin(Core):
                 if wanted == have and existing.description == description:
                     return existing
                 raise AlreadyExists(f"volume {name} exists with other arguments")
-            self.require_specs(vtype.extra_specs, f"volume type {vtype.name}")
-            self.require_room(size, f"volume {name}")
+            self.require_specs(pool, vtype.extra_specs, f"volume type {vtype.name}")
+            self.require_room(pool, size, f"volume {name}")
             volume = Volume(
                 name=name,
                 size_bytes=size,
@@ -155,7 +155,7 @@ class VolumesMixin(Core):
         self.notify()
 
     def get_volume(self, volume_id: str) -> Volume:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.volume(tx, volume_id)
 
     def list_volumes(
@@ -165,13 +165,13 @@ class VolumesMixin(Core):
         status: VolumeStatus | None = None,
         group: str = "",
     ) -> Page[Volume]:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             group_id = self.group(tx, group, cg=None).id if group else None
             return self.paged(tx.volumes, page_size, page_token, status=status, group_id=group_id)
 
     def extend_volume(self, volume_id: str, new_size_bytes: int) -> Volume:
         validation.size_bytes(new_size_bytes, "new_size_bytes")
-        with self.mutation() as tx:
+        with self.checked_mutation() as (tx, pool):
             volume = self.volume(tx, volume_id)
             if volume.status not in USABLE:
                 raise FailedPrecondition(f"{describe(volume)} is {volume.status}, not available")
@@ -180,7 +180,7 @@ class VolumesMixin(Core):
                 raise InvalidArgument(
                     f"new size {new_size_bytes} must exceed the current {volume.size_bytes}"
                 )
-            self.require_room(size - volume.size_bytes, f"extend {describe(volume)}")
+            self.require_room(pool, size - volume.size_bytes, f"extend {describe(volume)}")
             previous = volume.status
             volume.status = VolumeStatus.EXTENDING
             tx.volumes.update(volume)
@@ -258,7 +258,7 @@ class VolumesMixin(Core):
         self.notify()
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.snapshot(tx, snapshot_id)
 
     def list_snapshots(
@@ -273,7 +273,7 @@ class VolumesMixin(Core):
             validation.object_id(volume_id, "volume_id")
         if group_snapshot_id:
             validation.object_id(group_snapshot_id, "group_snapshot_id")
-        with self.store.transaction() as tx:
+        with self.reading() as tx:
             return self.paged(
                 tx.snapshots,
                 page_size,

@@ -1,0 +1,141 @@
+"""Unary-read throughput of cohortd with 10k volumes in its store, next to a bare grpcio echo
+server measured in the same run, on the same transport (unix sockets) and client.
+
+    python bench/unary_reads.py [--volumes 10000] [--seconds 5] [--threads 4]
+
+Prints calls per second for GetVolume, ListVolumes (page of 100) and the echo, and each as a
+ratio of the echo: the overhead cohort adds over gRPC itself on this machine, in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import structlog
+
+from cohort.daemon.broadcaster import Broadcaster
+from cohort.daemon.config import ServerConfig
+from cohort.daemon.server import GrpcServer
+from cohort.domain.capabilities import CapabilityPolicy
+from cohort.domain.model import Volume, VolumeStatus, VolumeType
+from cohort.manager import Manager
+from cohort.sim import SimBackend
+from cohort.store import SqlStore
+from cohort.v1 import volumes_pb2, volumes_pb2_grpc
+
+ECHO_METHOD = "/bench.Echo/Echo"
+
+
+def echo_server(socket: Path) -> grpc.Server:
+    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
+        return request
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.server(ThreadPoolExecutor(max_workers=64))
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"unix://{socket}")
+    server.start()
+    return server
+
+
+def cohort_server(state: Path, socket: Path, volumes: int) -> tuple[GrpcServer, list[str]]:
+    store = SqlStore.open(state)
+    sim = SimBackend(capacity_bytes=1 << 50)
+    manager = Manager(store, sim, CapabilityPolicy(), host="bench")
+    vtype = VolumeType(name="bench")
+    ids = []
+    with store.transaction() as tx:
+        tx.volume_types.add(vtype)
+        for i in range(volumes):
+            vol = Volume(
+                name=f"vol-{i:06d}",
+                size_bytes=1 << 30,
+                volume_type_id=vtype.id,
+                status=VolumeStatus.AVAILABLE,
+            )
+            tx.volumes.add(vol)
+            ids.append(vol.id)
+    broadcaster = Broadcaster(manager.capabilities)
+    server = GrpcServer(
+        ServerConfig(socket=str(socket)), manager, broadcaster, capabilities_interval=60
+    )
+    server.start()
+    return server, ids
+
+
+def measure(call: Callable[[], object], seconds: float, threads: int) -> float:
+    """Calls per second, `threads` client threads calling as fast as they can."""
+    counts = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def worker(slot: int) -> None:
+        while time.monotonic() < stop:
+            call()
+            counts[slot] += 1
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    started = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--volumes", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=4)
+    opts = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t0 = time.monotonic()
+        server, ids = cohort_server(root / "state", root / "cohortd.sock", opts.volumes)
+        print(f"store: {opts.volumes} volumes loaded in {time.monotonic() - t0:.1f} s")
+        echo = echo_server(root / "echo.sock")
+        cohort_channel = grpc.insecure_channel(f"unix://{root / 'cohortd.sock'}")
+        echo_channel = grpc.insecure_channel(f"unix://{root / 'echo.sock'}")
+        stub = volumes_pb2_grpc.VolumesStub(cohort_channel)
+        payload = volumes_pb2.GetVolumeRequest(volume_id=ids[0]).SerializeToString()
+        echo_call = echo_channel.unary_unary(ECHO_METHOD)
+        rng = random.Random(1)
+
+        def get() -> object:
+            return stub.GetVolume(volumes_pb2.GetVolumeRequest(volume_id=rng.choice(ids)))
+
+        def list_page() -> object:
+            return stub.ListVolumes(volumes_pb2.ListVolumesRequest(page_size=100))
+
+        results = {}
+        for name, call in (
+            ("echo", lambda: echo_call(payload)),
+            ("GetVolume", get),
+            ("ListVolumes(100)", list_page),
+            ("echo (again)", lambda: echo_call(payload)),
+        ):
+            call()  # warm up the channel
+            results[name] = measure(call, opts.seconds, opts.threads)
+        base = (results["echo"] + results["echo (again)"]) / 2
+        print(f"{opts.threads} client threads, {opts.seconds:.0f} s each, unix sockets")
+        for name, rate in results.items():
+            print(f"  {name:18s} {rate:9.0f} calls/s   ratio to echo {rate / base:5.3f}")
+        cohort_channel.close()
+        echo_channel.close()
+        server.stop(0)
+        echo.stop(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -88,7 +88,7 @@ def test_local_connection_problems_exit_2(
 def _openssl(*args: str, cwd: Path) -> None:
     openssl = shutil.which("openssl")
     assert openssl is not None
-    subprocess.run([openssl, *args], cwd=cwd, check=True, capture_output=True)  # noqa: S603
+    subprocess.run([openssl, *args], cwd=cwd, check=True, capture_output=True)
 
 
 @pytest.fixture

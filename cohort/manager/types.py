@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from cohort.domain import validation
 from cohort.domain.model import CG_GROUP_TYPE_NAME, GroupType, VolumeType
-from cohort.domain.store import Page
+from cohort.domain.store import Page, Repository, Transaction
 from cohort.errors import AlreadyExists, FailedPrecondition
 from cohort.manager.core import Core
+
+AnyType = TypeVar("AnyType", VolumeType, GroupType)
+
+
+def specs_of(record: VolumeType | GroupType) -> tuple[str, dict[str, str]]:
+    specs = record.extra_specs if isinstance(record, VolumeType) else record.group_specs
+    return record.description, specs
 
 
 class TypesMixin(Core):
     def create_volume_type(
         self, name: str, description: str, extra_specs: dict[str, str]
     ) -> VolumeType:
-        validation.name(name, "volume type name")
-        validation.description(description)
         validation.spec_map(extra_specs, "extra_specs")
-        with self.mutation() as tx:
-            existing = tx.volume_types.by_name(name)
-            if existing is not None:
-                if (existing.description, existing.extra_specs) == (description, extra_specs):
-                    return existing
-                raise AlreadyExists(f"volume type {name} exists with other arguments")
-            volume_type = VolumeType(
-                name=name, description=description, extra_specs=dict(extra_specs)
-            )
-            tx.volume_types.add(volume_type)
-        return volume_type
+        record = VolumeType(name=name, description=description, extra_specs=dict(extra_specs))
+        return self._create_type(record, "volume type", lambda tx: tx.volume_types)
 
     def get_volume_type(self, ref: str) -> VolumeType:
         with self.reading() as tx:
@@ -48,22 +47,26 @@ class TypesMixin(Core):
     def create_group_type(
         self, name: str, description: str, group_specs: dict[str, str]
     ) -> GroupType:
-        validation.name(name, "group type name")
-        validation.description(description)
         validation.spec_map(group_specs, "group_specs")
         if name == CG_GROUP_TYPE_NAME:
             raise AlreadyExists(f"group type {name} is reserved for consistency groups")
+        record = GroupType(name=name, description=description, group_specs=dict(group_specs))
+        return self._create_type(record, "group type", lambda tx: tx.group_types)
+
+    def _create_type(
+        self, record: AnyType, what: str, repo: Callable[[Transaction], Repository[AnyType]]
+    ) -> AnyType:
+        """Create a type, idempotently by name: same description and specs, the existing one."""
+        validation.name(record.name, f"{what} name")
+        validation.description(record.description)
         with self.mutation() as tx:
-            existing = tx.group_types.by_name(name)
-            if existing is not None:
-                if (existing.description, existing.group_specs) == (description, group_specs):
-                    return existing
-                raise AlreadyExists(f"group type {name} exists with other arguments")
-            group_type = GroupType(
-                name=name, description=description, group_specs=dict(group_specs)
-            )
-            tx.group_types.add(group_type)
-        return group_type
+            existing = repo(tx).by_name(record.name)
+            if existing is None:
+                repo(tx).add(record)
+                return record
+            if specs_of(existing) == specs_of(record):
+                return existing
+            raise AlreadyExists(f"{what} {record.name} exists with other arguments")
 
     def get_group_type(self, ref: str) -> GroupType:
         with self.reading() as tx:

@@ -144,6 +144,11 @@ class Backend(Protocol):
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
     ) -> GroupResult: ...
 
+    def inventory(self) -> dict[str, str]:
+        """{cohort id: "volume" | "snapshot"} of everything the backend holds for cohort; the
+        manager reconciles its store against it at start-up."""
+        ...
+
     # -- the journal -----------------------------------------------------------------------
     def revert(self, step: Step) -> None:
         """Undo a recorded step. Idempotent: the step may not have run, or run only in part."""

@@ -6,6 +6,8 @@
 2. Objects still in a transitional status with no operation behind them (a single-object call
    cut off mid-way): a half-made create is removed from the backend and left in `error`, a delete
    is completed, anything else ends in `error` (visible, deletable).
+3. The store against the backend's inventory: an object whose backing vanished goes to `error`;
+   backing the store does not know is reported (logged, never deleted: it may hold data).
 """
 
 from __future__ import annotations
@@ -48,7 +50,28 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
             except BackendError as exc:
                 log.error("interrupted operation ended in error", error=str(exc))
         self._settle_transitional()
+        self.reconcile()
         self.notify()
+
+    def reconcile(self) -> dict[str, str]:
+        """Compare the store with the backend's inventory; returns what the store lacks."""
+        held = self.backend.inventory()
+        with self.mutation() as tx:
+            for vol in tx.volumes:
+                if held.get(vol.id) != "volume" and vol.status is not VolumeStatus.ERROR:
+                    log.error("backing vanished; volume set to error", id=vol.id)
+                    vol.status, vol.updated_at = VolumeStatus.ERROR, now()
+                    tx.volumes.update(vol)
+            for snap in tx.snapshots:
+                if held.get(snap.id) != "snapshot" and snap.status is not SnapshotStatus.ERROR:
+                    log.error("backing vanished; snapshot set to error", id=snap.id)
+                    snap.status, snap.updated_at = SnapshotStatus.ERROR, now()
+                    tx.snapshots.update(snap)
+            known = {v.id for v in tx.volumes} | {s.id for s in tx.snapshots}
+        unknown = {i: k for i, k in held.items() if i not in known}
+        for object_id, kind in unknown.items():
+            log.warning("backend holds an object the store does not know", kind=kind, id=object_id)
+        return unknown
 
     def _resolve(self, operation: Operation) -> None:
         journal = Journal(self.store, operation)

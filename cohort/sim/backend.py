@@ -494,6 +494,13 @@ class SimBackend:
         with self._lock:
             return group_id in self._groups
 
+    def inventory(self) -> dict[str, str]:
+        with self._lock:
+            return {
+                **dict.fromkeys(self._volumes, "volume"),
+                **dict.fromkeys(self._snapshots, "snapshot"),
+            }
+
     def volume_ids(self) -> set[str]:
         with self._lock:
             return set(self._volumes)

@@ -125,3 +125,24 @@ def test_single_object_calls_cut_off_are_settled(
     assert not sim.has_volume(creating.id)  # nothing half-made stays in the pool
     assert [v.id for v in after.list_volumes(0, "").items] == [creating.id]
     assert not sim.has_volume(deleting.id)
+
+
+def test_reconcile_against_the_backend_inventory(
+    manager: Manager, store: SqlStore, sim: SimBackend
+) -> None:
+    manager.create_volume_type("fast", "", {})
+    lost = manager.create_volume("lost", 8 * MIB, "fast")
+    kept = manager.create_volume("kept", 8 * MIB, "fast")
+    snap = manager.create_snapshot(kept.id, "snap")
+    sim.delete_snapshot(snap)  # the backing vanishes behind cohort's back
+    sim.delete_volume(lost)
+    with store.transaction() as tx:  # and the store forgets a volume the pool still holds
+        tx.volumes.remove(kept.id)
+        tx.snapshots.remove(snap.id)
+    orphan = manager.create_volume("orphan", 8 * MIB, "fast")
+    with store.transaction() as tx:
+        tx.volumes.remove(orphan.id)
+    after = restart(store, sim)
+    assert after.get_volume(lost.id).status is VolumeStatus.ERROR
+    assert after.reconcile() == {kept.id: "volume", orphan.id: "volume"}
+    assert sim.has_volume(orphan.id)  # reported, never deleted: it may hold data

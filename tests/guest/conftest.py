@@ -1,0 +1,35 @@
+"""The guest suite: black-box tests of cohortd running under systemd in a real kernel.
+
+Run inside the guest by `vagrant/testbed test` (as root, from /src, with /opt/cohort's Python).
+Anywhere else (the host's unit-test run collects tests/ too) every test here is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import UNIT, in_guest, sh, unit_property, wait_serving
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    skip = pytest.mark.skip(reason="guest suite: runs inside the test bed (vagrant/testbed test)")
+    for item in items:
+        if Path(item.fspath).is_relative_to(here):
+            item.add_marker(pytest.mark.guest)
+            if not in_guest():
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def cohortd() -> Iterator[None]:
+    """cohortd active and SERVING before and after the test."""
+    assert unit_property("ActiveState") == "active"
+    assert wait_serving() == "SERVING"
+    yield
+    if unit_property("ActiveState") != "active":
+        sh("systemctl", "restart", UNIT)
+    assert wait_serving() == "SERVING"

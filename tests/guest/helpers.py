@@ -1,0 +1,49 @@
+"""Helpers for the guest suite: commands, unit properties, cohortd's health."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+
+UNIT = "cohortd.service"
+SOCKET = "/run/cohort/cohortd.sock"
+
+
+def in_guest() -> bool:
+    if os.environ.get("COHORT_GUEST") == "1":
+        return True
+    return Path("/run/systemd/system").is_dir() and Path(f"/etc/systemd/system/{UNIT}").exists()
+
+
+def sh(*argv: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a command in the guest, output captured as text."""
+    return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def unit_property(name: str, unit: str = UNIT) -> str:
+    return sh("systemctl", "show", "--value", "-p", name, unit).stdout.strip()
+
+
+def wait_serving(timeout: float = 120) -> str:
+    """Poll cohortd's health service over the unix socket until SERVING; the last status."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    status = "no answer"
+    while time.monotonic() < deadline:
+        with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
+            try:
+                reply = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=5
+                )
+                status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.RpcError as e:
+                status = f"{e.code().name}: {e.details()}"
+        if status == "SERVING":
+            return status
+        time.sleep(0.5)
+    return status

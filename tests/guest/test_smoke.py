@@ -1,0 +1,39 @@
+"""Smoke test of a storage guest: cohortd runs under its systemd unit and answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .helpers import UNIT, sh, unit_property, wait_serving
+
+
+def test_unit_is_the_checkouts(cohortd: None) -> None:
+    installed = Path(f"/etc/systemd/system/{UNIT}").read_text()
+    assert installed == Path("/src/systemd/cohortd.service").read_text()
+
+
+def test_active_under_systemd_as_notify_service(cohortd: None) -> None:
+    assert unit_property("ActiveState") == "active"
+    assert unit_property("SubState") == "running"
+    assert unit_property("Type") == "notify"
+    assert unit_property("NotifyAccess") == "main"
+    assert unit_property("WatchdogUSec") == "30s"
+    main_pid = int(unit_property("MainPID"))
+    assert Path(f"/proc/{main_pid}/cmdline").read_bytes().split(b"\0")[1].endswith(b"cohortd")
+
+
+def test_health_serving_over_unix_socket(cohortd: None) -> None:
+    assert wait_serving(timeout=10) == "SERVING"
+
+
+def test_restart_keeps_serving(cohortd: None) -> None:
+    before = int(unit_property("MainPID"))
+    sh("systemctl", "restart", UNIT)
+    assert unit_property("ActiveState") == "active"
+    assert int(unit_property("MainPID")) != before
+    assert wait_serving() == "SERVING"
+
+
+def test_lvm_scans_only_the_pool_pvs() -> None:
+    assert sh("lvmconfig", "devices/ignore_suspended_devices").stdout.strip().endswith("=1")
+    assert '"r|.*|"' in sh("lvmconfig", "devices/global_filter").stdout

@@ -1,0 +1,282 @@
+"""`vagrant/testbed up --vagrant`: the same guest, brought up through Vagrant and vagrant-libvirt.
+
+The cached image is packed as a local box (box.img + metadata.json + kernel and initrd + a box
+Vagrantfile booting them directly), libvirtd and virtlogd are started by hand when they are not
+running (this host has no systemd), and vagrant/Vagrantfile runs in its loopback mode: no libvirt
+network, QEMU user networking with forwards on 127.0.0.1 only (FIELD-NOTES, "Vagrant").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import testbed as tb  # type: ignore[import-not-found]
+
+HOST_PACKAGES = {
+    "vagrant": "vagrant",
+    "libvirtd": "libvirt-daemon-system",
+    "virsh": "libvirt-clients",
+    "rsync": "rsync",
+}
+EXTRA_PACKAGES = [
+    "vagrant-libvirt",
+    "libvirt-daemon-driver-qemu",
+    "dnsmasq-base",
+    "iptables",
+    "ebtables",
+]
+QEMU_CONF = Path("/etc/libvirt/qemu.conf")
+QEMU_CONF_LINES = ['user = "root"', 'group = "root"']
+KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 quiet"
+SMOKE_ARGS = "-p no:cacheprovider tests/guest/test_smoke.py"
+VAGRANT_UP_TIMEOUT = float(os.environ.get("COHORT_TESTBED_VAGRANT_TIMEOUT", "1200"))
+
+BOX_VAGRANTFILE = f"""\
+# The cohort test bed's box: a bare ext4 root file system booted straight into its kernel.
+Vagrant.configure("2") do |config|
+  config.vm.provider :libvirt do |libvirt|
+    libvirt.kernel = File.join(__dir__, "vmlinuz")
+    libvirt.initrd = File.join(__dir__, "initrd.img")
+    libvirt.cmd_line = "{KERNEL_CMDLINE}"
+  end
+end
+"""
+
+
+def ensure_host() -> None:
+    missing = [pkg for cmd, pkg in HOST_PACKAGES.items() if shutil.which(cmd) is None]
+    if missing or not Path("/usr/share/doc/vagrant-libvirt").exists():
+        tb.apt_install(sorted(set(missing)) + EXTRA_PACKAGES)
+    # libvirt re-probes QEMU on every define while it runs as another user (48 s each here,
+    # because /dev/kvm is present but unusable); as root a define takes 0.02 s.
+    text = QEMU_CONF.read_text()
+    if not all(re.search(rf"^{re.escape(line)}$", text, re.M) for line in QEMU_CONF_LINES):
+        tb.log(f"setting {', '.join(QEMU_CONF_LINES)} in {QEMU_CONF}")
+        QEMU_CONF.write_text(text + "\n# vagrant/testbed\n" + "\n".join(QEMU_CONF_LINES) + "\n")
+        restart_own_libvirtd()
+
+
+def daemon_pid(pidfile: Path, name: str) -> int | None:
+    try:
+        pid = int(pidfile.read_text())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if comm == name else None
+
+
+def start_daemons(state: dict) -> None:
+    """virtlogd and libvirtd, unless they run already; the ones started here are stopped by down."""
+    tb.HOME.mkdir(parents=True, exist_ok=True)
+    for name in ("virtlogd", "libvirtd"):
+        if subprocess.run(["pgrep", "-x", name], capture_output=True).returncode == 0:
+            continue
+        pidfile = tb.HOME / f"{name}.pid"
+        tb.run([name, "-d", "-p", pidfile])
+        for _ in range(50):
+            if daemon_pid(pidfile, name):
+                break
+            time.sleep(0.1)
+        state.setdefault("daemons", {})[name] = str(pidfile)
+    for _ in range(100):
+        if (
+            subprocess.run(
+                ["virsh", "-c", "qemu:///system", "version"], capture_output=True
+            ).returncode
+            == 0
+        ):
+            return
+        time.sleep(0.2)
+    raise tb.TestbedError("libvirtd does not answer")
+
+
+def restart_own_libvirtd() -> None:
+    pid = daemon_pid(tb.HOME / "libvirtd.pid", "libvirtd")
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(1)
+
+
+def stop_daemons(state: dict) -> None:
+    for name, pidfile in state.get("daemons", {}).items():
+        pid = daemon_pid(Path(pidfile), name)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            tb.log(f"{name} {pid} stopped")
+
+
+def ensure_box(image: Path, env: dict) -> str:
+    """The image as a local box named after its key, added to Vagrant once."""
+    name = f"cohort-testbed-{image.name}"
+    boxes = subprocess.run(
+        ["vagrant", "box", "list"], env=env, capture_output=True, text=True
+    ).stdout
+    if re.search(rf"^{re.escape(name)}\s", boxes, re.M):
+        return name
+    box = image / "vagrant.box"
+    if not box.exists():
+        tmp = image / "vagrant.box.tmp"
+        metadata = image / "metadata.json"
+        metadata.write_text(
+            json.dumps({"provider": "libvirt", "format": "qcow2", "virtual_size": 4})
+        )
+        (image / "box-Vagrantfile").write_text(BOX_VAGRANTFILE)
+        with tarfile.open(tmp, "w") as tar:
+            tar.add(image / "base.qcow2", "box.img")
+            tar.add(metadata, "metadata.json")
+            tar.add(image / "box-Vagrantfile", "Vagrantfile")
+            tar.add(image / "vmlinuz", "vmlinuz")
+            tar.add(image / "initrd.img", "initrd.img")
+        tmp.rename(box)
+    tb.run(["vagrant", "box", "add", "--force", "--name", name, box], env=env, stdout=sys.stderr)
+    return name
+
+
+def vagrant_env(run: tb.Run, state: dict) -> dict:
+    env = dict(os.environ)
+    env.update(
+        VAGRANT_CWD=str(tb.HERE),
+        VAGRANT_DOTFILE_PATH=str(run.dir / "vagrant"),
+        VAGRANT_HOME=str(tb.HOME / "vagrant.d"),
+        VAGRANT_DEFAULT_PROVIDER="libvirt",
+        VAGRANT_CHECKPOINT_DISABLE="1",
+        COHORT_LIBVIRT_DRIVER="qemu",
+        COHORT_SSH_PORT=str(state["ssh_port"]),
+        COHORT_GRPC_PORT=str(state["grpc_port"]),
+        COHORT_SHARE=str(run.share),
+        COHORT_BACKEND=tb.backend_kind(),
+    )
+    if state.get("box"):
+        env["COHORT_BOX"] = state["box"]
+    return env
+
+
+def insecure_key() -> str:
+    out = subprocess.run(
+        ["gem", "contents", "vagrant"], capture_output=True, text=True
+    ).stdout.split()
+    for path in [
+        *out,
+        *map(str, Path("/usr/share/rubygems-integration").glob("all/gems/vagrant-*/keys/vagrant")),
+    ]:
+        if path.endswith("/keys/vagrant"):
+            return path
+    raise tb.TestbedError("Vagrant's insecure private key not found")
+
+
+def hold_lock(lock: int) -> int:
+    """A small process that keeps the guest lock while the Vagrant guest runs."""
+    os.set_inheritable(lock, True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import signal; signal.pause()"],
+        pass_fds=(lock,),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return holder.pid
+
+
+def up(run: tb.Run) -> dict:
+    if run.running():
+        raise tb.TestbedError(
+            f"a guest of this checkout is already running ({run.dir}); run `down` first"
+        )
+    tb.ensure_tools(tb.HOST_TOOLS)
+    ensure_host()
+    image = tb.ensure_image()
+    lock = tb.flock(tb.HOME / "guest.lock", tb.LOCK_WAIT, "the guest lock (one guest at a time)")
+    started = time.monotonic()
+    try:
+        shutil.rmtree(run.dir, ignore_errors=True)
+        run.share.mkdir(parents=True)
+        tb.make_tls(run)
+        has_cohort = tb.build_wheels(run)
+        state = {
+            "mode": "vagrant",
+            "image": str(image),
+            "checkout": str(tb.CHECKOUT),
+            "ssh_port": tb.free_port(),
+            "grpc_port": tb.free_port(),
+            "ssh_user": "vagrant",
+            "ssh_key": insecure_key(),
+            "lock_holder": hold_lock(lock),
+        }
+        run.save(state)
+        start_daemons(state)
+        run.save(state)
+        env = vagrant_env(run, state)
+        state["box"] = ensure_box(image, env)
+        run.save(state)
+        env = vagrant_env(run, state)
+        vagrant_started = time.monotonic()
+        with open(run.dir / "vagrant.log", "wb") as out:
+            tb.log(f"vagrant up (log: {run.dir / 'vagrant.log'})")
+            done = subprocess.run(
+                ["vagrant", "up", "--provider=libvirt"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=VAGRANT_UP_TIMEOUT,
+            )
+        if done.returncode != 0:
+            sys.stderr.write((run.dir / "vagrant.log").read_text()[-4000:])
+            raise tb.TestbedError(f"vagrant up failed with exit code {done.returncode}")
+        state["vagrant_up_seconds"] = round(time.monotonic() - vagrant_started, 1)
+        tb.log(f"vagrant up took {state['vagrant_up_seconds']}s")
+        if has_cohort:
+            tb.wait_for_serving(run, state)
+        state["ready_seconds"] = round(time.monotonic() - started, 1)
+        run.save(state)
+        tb.write_env(run, state, has_cohort)
+    except BaseException:
+        state = run.state() or {}
+        if state:
+            down(run, state)
+        raise
+    finally:
+        os.close(lock)
+    smoke = tb.guest_exec(
+        run,
+        state,
+        [f"cd /src && COHORT_GUEST=1 exec {tb.GUEST_VENV_PYTHON} -m pytest {SMOKE_ARGS}"],
+        timeout=tb.TEST_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        stdout=sys.stderr,
+    )
+    if smoke != 0:
+        raise tb.TestbedError(f"the smoke test failed in the Vagrant guest (exit code {smoke})")
+    return state
+
+
+def down(run: tb.Run, state: dict) -> None:
+    env = vagrant_env(run, state)
+    if (run.dir / "vagrant").exists():
+        tb.run(
+            ["vagrant", "destroy", "-f"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr,
+            timeout=300,
+        )
+    ssh = tb.ssh_base(run, state)
+    subprocess.run([*ssh[:-1], "-O", "exit", ssh[-1]], capture_output=True)
+    stop_daemons(state)
+    holder = state.get("lock_holder")
+    if holder:
+        try:
+            if "signal.pause" in Path(f"/proc/{holder}/cmdline").read_text():
+                os.kill(holder, signal.SIGTERM)
+        except (FileNotFoundError, ProcessLookupError):
+            pass

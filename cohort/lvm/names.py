@@ -15,7 +15,9 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _LVM_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_+.-]{0,126}")
 
 VOLUME_PREFIX = "volume-"
-SNAPSHOT_PREFIX = "snapshot-"
+#: lvm2 reserves LV names starting with "snapshot" (and "pvmove"): lvcreate refuses them
+#: ("Names starting \"snapshot\" are reserved"); Cinder's LVM driver uses "_snapshot-" too.
+SNAPSHOT_PREFIX = "_snapshot-"
 TAG_PREFIX = "cohort_id_"
 GATE_PREFIX = "cohort-gate-"
 GATE_UUID_PREFIX = "COHORT-GATE-"

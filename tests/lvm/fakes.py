@@ -217,6 +217,8 @@ class FakeSystem:
     def _lvcreate(self, opts: dict[str, list[str]], pos: list[str]) -> str:
         (name,) = opts["--name"]
         assert not name.startswith("-")
+        if name.startswith(("snapshot", "pvmove")):  # lvm2 2.03 refuses these (rc 3)
+            raise CommandError(("lvm",), 3, f'Names starting "{name[:8]}" are reserved.')
         tags = opts.get("--addtag", [])
         if "--snapshot" in opts:
             (origin_name,) = pos

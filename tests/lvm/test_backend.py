@@ -164,13 +164,13 @@ def test_snapshot_and_clones(backend: LvmBackend, fake: FakeSystem) -> None:
     backend.create_volume(v)
     s = Snapshot(name="s", volume_id=v.id, size_bytes=GiB)
     backend.create_snapshot(s, v)
-    snap = fake.lvs[f"snapshot-{s.id}"]
+    snap = fake.lvs[f"_snapshot-{s.id}"]
     assert snap.origin == f"volume-{v.id}" and snap.attr.endswith("k")
     c = vol(2 * GiB)
     path = backend.create_volume_from_snapshot(c, s).device_path
     assert path.endswith(c.id)
     create = next(x for x in fake.calls if x[1] == "lvcreate" and f"volume-{c.id}" in x)
-    assert create[-2:] == ("--", f"vg0/snapshot-{s.id}")
+    assert create[-2:] == ("--", f"vg0/_snapshot-{s.id}")
     assert "--setactivationskip" in create
     assert fake.lvs[f"volume-{c.id}"].size == 2 * GiB
     c2 = vol()
@@ -178,7 +178,7 @@ def test_snapshot_and_clones(backend: LvmBackend, fake: FakeSystem) -> None:
     assert fake.lvs[f"volume-{c2.id}"].origin == f"volume-{v.id}"
     backend.delete_snapshot(s)
     backend.delete_snapshot(s)
-    assert f"snapshot-{s.id}" not in fake.lvs
+    assert f"_snapshot-{s.id}" not in fake.lvs
     assert_safe(fake.calls)
 
 
@@ -226,7 +226,7 @@ def test_group_snapshot_batched_and_journaled(backend: LvmBackend, fake: FakeSys
     assert [s.action for s in journal.steps] == [lb.ACTION_CREATE_SNAPSHOT] * 3
     assert len(journal.done) == 3
     for s in snaps:
-        assert f"snapshot-{s.id}" in fake.lvs
+        assert f"_snapshot-{s.id}" in fake.lvs
 
 
 def test_group_snapshot_consistent_refused(backend: LvmBackend) -> None:
@@ -240,7 +240,7 @@ def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSyste
     for v in vols:
         backend.create_volume(v)
     snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    bad = f"snapshot-{snaps[1].id}"
+    bad = f"_snapshot-{snaps[1].id}"
     fake.fail = lambda argv: "  Insufficient free space" if bad in argv else None
     journal = Journal()
     gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
@@ -251,7 +251,7 @@ def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSyste
     for step in reversed(journal.steps):
         backend.revert(step)
         backend.revert(step)
-    assert not any(n.startswith("snapshot-") for n in fake.lvs)
+    assert not any(n.startswith("_snapshot-") for n in fake.lvs)
 
 
 def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> None:

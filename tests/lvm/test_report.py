@@ -138,17 +138,17 @@ def test_attr_decoding(
 
 def test_snapshot_row() -> None:
     text = (
-        '{"report":[{"lv":[{"lv_name":"snapshot-b","vg_name":"cohort","lv_uuid":"u",'
+        '{"report":[{"lv":[{"lv_name":"_snapshot-b","vg_name":"cohort","lv_uuid":"u",'
         '"lv_size":"1073741824","lv_attr":"Vwi---tz-k","pool_lv":"pool","origin":"volume-a",'
         '"data_percent":"","metadata_percent":"","lv_metadata_size":"",'
-        '"lv_tags":"cohort,cohort_id_b","lv_dm_path":"/dev/mapper/cohort-snapshot--b",'
+        '"lv_tags":"cohort,cohort_id_b","lv_dm_path":"/dev/mapper/cohort-_snapshot--b",'
         '"lv_kernel_major":"-1","lv_kernel_minor":"-1","segtype":"thin"}]}]}'
     )
     (lv,) = parse_lvs(text)
     assert lv.is_snapshot and lv.origin == "volume-a"
     assert lv.tags == ("cohort", "cohort_id_b")
     assert lv.data_percent is None and lv.devno is None
-    assert lv.full_name == "cohort/snapshot-b"
+    assert lv.full_name == "cohort/_snapshot-b"
 
 
 def test_report_with_log_section_and_several_elements() -> None:

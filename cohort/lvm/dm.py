@@ -74,6 +74,8 @@ class Gates:
     def remove(self, volume_id: str) -> None:
         """Idempotent: a gate that is not there is removed already."""
         name = names.gate_name(volume_id)
+        if volume_id not in self.list():
+            return
         try:
             self._call([self._dmsetup, "remove", "--retry", "--", name], f"gate {volume_id}")
         except ObjectNotFound:
@@ -81,6 +83,8 @@ class Gates:
 
     def table(self, volume_id: str) -> str | None:
         """The live table ("0 SECTORS linear MAJ:MIN 0"), None when the gate does not exist."""
+        if volume_id not in self.list():
+            return None
         try:
             res = self._call(
                 [self._dmsetup, "table", "--", names.gate_name(volume_id)], f"gate {volume_id}"

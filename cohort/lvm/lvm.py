@@ -55,10 +55,14 @@ class Lvm:
         return parse_lvs(self._call(lvs_argv(self.vg), f"volume group {self.vg}"))
 
     def lv(self, lv: str) -> LogicalVolume | None:
-        try:
-            found = parse_lvs(self._call(lvs_argv(self.full(lv)), self.full(lv)))
-        except ObjectNotFound:
-            return None
+        """The LV, or None. Selected by name (`-S lv_name=...`) so that an absent LV is an empty
+        report, not a failed command in the log."""
+        argv = lvs_argv(self.vg)
+        argv[argv.index("--") : argv.index("--")] = [
+            "--select",
+            f"lv_name={names.check_lvm_name(lv)}",
+        ]
+        found = parse_lvs(self._call(argv, self.full(lv)))
         return found[0] if found else None
 
     def require(self, lv: str) -> LogicalVolume:
@@ -128,6 +132,8 @@ class Lvm:
 
     def remove(self, lv: str) -> None:
         """Idempotent: an LV that does not exist is removed already."""
+        if self.lv(lv) is None:
+            return
         try:
             self._call(["lvm", "lvremove", "--yes", "--", self.full(lv)], self.full(lv))
         except ObjectNotFound:

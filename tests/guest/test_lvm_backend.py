@@ -250,12 +250,12 @@ def test_suspended_gate_does_not_hang_lvm(backend: LvmBackend, loop_vg: tuple[st
 
 def test_full_pool_threshold_and_error_not_hang(loop_vg: tuple[str, str]) -> None:
     vg, _ = loop_vg
-    b = LvmBackend(CommandRunner(timeout=120), vg, "pool", full_threshold_percent=5)
+    b = LvmBackend(CommandRunner(timeout=120), vg, "pool", full_threshold_percent=20)
     b.start()
     big = vol(700 * MiB)  # over-provisioned: 700 MiB on a 512 MiB pool
     path = b.create_volume(big).device_path
     try:
-        write(path, 0, os.urandom(32 * MiB))  # 6% of the pool: over the 5% threshold
+        write(path, 0, os.urandom(136 * MiB))  # 26% of the pool data: over the 20% threshold
         with pytest.raises(ResourceExhausted):
             b.create_volume(vol(8 * MiB))
         # Writing past the pool's end fails (EIO) instead of hanging: errorwhenfull=y.

@@ -159,11 +159,15 @@ class FakeSystem:
     def _lvs(self, opts: dict[str, list[str]], pos: list[str]) -> str:
         assert opts["--reportformat"] == ["json"] and opts["--units"] == ["b"]
         (sel,) = pos
-        rows = (
-            [self._row(self._full(sel))]
-            if "/" in sel
-            else [self._row(lv) for lv in self.lvs.values()]
-        )
+        if "/" in sel:
+            rows = [self._row(self._full(sel))]
+        else:
+            assert sel == self.vg
+            rows = [self._row(lv) for lv in self.lvs.values()]
+        for expr in opts.get("--select", []):
+            key, _, value = expr.partition("=")
+            assert key == "lv_name", expr
+            rows = [r for r in rows if r["lv_name"] == value]
         return json.dumps({"report": [{"lv": rows}]})
 
     def _vgs(self, opts: dict[str, list[str]], pos: list[str]) -> str:

@@ -31,11 +31,16 @@ def _lvm(section: Mapping[str, Any], state_dir: Path) -> Backend:
 BACKENDS: dict[str, BackendFactory] = {"sim": _sim, "lvm": _lvm}
 
 
-def build_backend(config: BackendConfig, state_dir: Path) -> Backend:
+def check_kind(config: BackendConfig) -> BackendFactory:
     factory = BACKENDS.get(config.kind)
     if factory is None:
         known = ", ".join(sorted(BACKENDS))
         raise ConfigError(f"[backend] kind {config.kind!r} is not one of: {known}")
+    return factory
+
+
+def build_backend(config: BackendConfig, state_dir: Path) -> Backend:
+    factory = check_kind(config)
     try:
         return factory(config.section(), state_dir)
     except (ValueError, TypeError) as exc:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -15,6 +17,7 @@ import structlog
 
 from cohort import __version__
 from cohort.daemon import logs
+from cohort.daemon.backends import check_kind
 from cohort.daemon.config import ConfigError, config_path, load
 from cohort.daemon.runtime import Daemon
 from cohort.daemon.sdnotify import Notifier
@@ -39,10 +42,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class _Stop(threading.Event):
+    signal: str = ""
+
+
+def _install_signal_handlers() -> _Stop:
+    """SIGTERM and SIGINT set the returned event. The handler does nothing else: it runs
+    between two bytecodes of the main thread, which may hold a lock (the log's, for one).
+    The signal may be delivered to any thread (gRPC has many); the wakeup fd makes the main
+    thread's select() return at once, and the Python handler then runs in the main thread."""
+    stop = _Stop()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.signal = signal.Signals(signum).name
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    os.set_blocking(read_fd, False)
+    previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    try:
+        while not stop.is_set():
+            select.select([read_fd], [], [], 5.0)
+            with contextlib.suppress(BlockingIOError):
+                os.read(read_fd, 512)
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read_fd)
+        os.close(write_fd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = load(config_path(args.config, os.environ))
+        check_kind(config.backend)
     except ConfigError as exc:
         print(f"cohortd: {exc}", file=sys.stderr)
         return 2
@@ -51,14 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     logs.configure(config.logging.level)
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = _install_signal_handlers()
 
     notifier = Notifier()
     daemon = Daemon(config)
@@ -69,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     notifier.ready()
     log.info("ready", version=__version__, backend=config.backend.kind)
-    while not stop.wait(3600):
-        pass
+    _wait_for_signal(stop)
+    log.info("signal", signal=stop.signal)
     notifier.stopping()
     log.info("shutting down", grace_seconds=config.server.grace_seconds)
     daemon.stop()

@@ -49,8 +49,8 @@ class Daemon:
     def _start(self) -> None:
         cfg = self.config
         state_dir = Path(cfg.state.directory)
-        self.store = SqlStore.open(state_dir)
         backend = build_backend(cfg.backend, state_dir)
+        self.store = SqlStore.open(state_dir)
         manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
         manager.recover()
         broadcaster = Broadcaster(manager.capabilities)

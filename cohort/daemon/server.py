@@ -51,6 +51,7 @@ class GrpcServer:
         self._broadcaster = broadcaster
         self._socket = Path(config.socket)
         self.tcp_port: int | None = None
+        self._bound = False
         self._server: Any = grpc.server(
             ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="grpc"),
             interceptors=[RequestInterceptor()],
@@ -86,8 +87,10 @@ class GrpcServer:
         self._broadcaster.close()
         grace = self._config.grace_seconds if grace is None else grace
         self._server.stop(grace).wait()
-        with contextlib.suppress(FileNotFoundError):
-            self._socket.unlink()
+        if self._bound:
+            self._bound = False
+            with contextlib.suppress(FileNotFoundError):
+                self._socket.unlink()
         log.info("stopped")
 
     def _set_health(self, status: Any) -> None:
@@ -106,6 +109,7 @@ class GrpcServer:
             raise StartupError(f"cannot listen on {self._socket}: {exc}") from exc
         finally:
             os.umask(old)
+        self._bound = True  # the socket file is ours to remove
 
     def _secure_socket(self) -> None:
         os.chmod(self._socket, self._config.socket_mode_bits)

@@ -86,5 +86,6 @@ def test_cohortd_refuses_a_bad_config(tmp_path: Path) -> None:
     env["COHORT_METRICS_ADDRESS"] = ""
     argv = [sys.executable, "-m", "cohort.daemon.main", "--config", str(config)]
     result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert "kind 'zfs' is not one of: sim" in result.stderr
+    assert result.returncode == 2
+    assert "kind 'zfs' is not one of:" in result.stderr
+    assert not (tmp_path / "state").exists()

@@ -14,7 +14,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from cohort.daemon.server import StartupError
+from cohort.daemon.config import ServerConfig
+from cohort.daemon.server import GrpcServer, StartupError
 from cohort.daemon.servicers import SERVICE_NAMES
 from cohort.v1 import types_pb2, types_pb2_grpc
 
@@ -66,8 +67,14 @@ def test_stale_socket_is_replaced_and_live_one_refused(serve: Serve, tmp_path: P
     stale.close()  # the file stays, nobody listens
     d = serve(socket=str(path))
     list_types(d.api.channel)
+    second = GrpcServer(
+        ServerConfig(socket=str(path)), d.manager, d.broadcaster, capabilities_interval=30
+    )
     with pytest.raises(StartupError, match="in use"):
-        serve(socket=str(path))
+        second.start()
+    second.stop(0)  # does not remove the live server's socket
+    assert path.exists()
+    list_types(d.api.channel)
 
 
 def test_socket_path_that_is_not_a_socket_is_refused(serve: Serve, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
 )
 
 
+_QUIET_PREFIX = "/grpc."
 #: Codes that say something went wrong on this side (the others: the request was refused).
 _SERVER_SIDE = frozenset(
     {grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -78,7 +79,12 @@ class _Call:
             self.code = grpc.StatusCode.CANCELLED  # the client went away first
         seconds = time.perf_counter() - self.started
         metrics.observe(self.method, self.code.name, seconds)
-        level = log.warning if self.code in _SERVER_SIDE else log.info
+        if self.code in _SERVER_SIDE:
+            level = log.warning
+        elif self.method.startswith(_QUIET_PREFIX):
+            level = log.debug  # health probes and reflection would flood the log
+        else:
+            level = log.info
         level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3))
         structlog.contextvars.unbind_contextvars("request_id", "method")
 

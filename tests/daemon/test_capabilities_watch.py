@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import grpc
@@ -17,7 +16,7 @@ from cohort.domain.backend import PoolStats
 from cohort.domain.capabilities import Capabilities, CapabilityPolicy, derive
 from cohort.v1 import capabilities_pb2, types_pb2, volumes_pb2
 
-from .conftest import GIB, Serve
+from .conftest import GIB, Serve, wait_for
 
 WATCH = capabilities_pb2.WatchCapabilitiesRequest()
 WATCH_METHOD = "/cohort.v1.Capabilities/WatchCapabilities"
@@ -129,15 +128,6 @@ def test_watch_resends_every_interval(serve: Serve) -> None:
     assert time.monotonic() - start >= 0.1
     assert {m.generation for m in messages} == {messages[0].generation}
     stream.cancel()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_watch_ends_when_the_client_goes_away(serve: Serve) -> None:

@@ -16,12 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cohort.v1 import types_pb2, types_pb2_grpc
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from .conftest import free_port
 
 
 def test_cohortd_serves_and_stops_on_sigterm(tmp_path: Path) -> None:

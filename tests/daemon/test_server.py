@@ -19,13 +19,8 @@ from cohort.daemon.server import GrpcServer, StartupError
 from cohort.daemon.servicers import SERVICE_NAMES
 from cohort.v1 import types_pb2, types_pb2_grpc
 
-from .certs import Certs, make_certs
+from .certs import Certs
 from .conftest import Daemon, Serve
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("certs"))
 
 
 def list_types(channel: grpc.Channel) -> types_pb2.ListVolumeTypesResponse:

@@ -4,7 +4,6 @@ again after an endpoint was down (with backoff, logging only the transitions).""
 from __future__ import annotations
 
 import queue
-import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -14,10 +13,12 @@ import grpc
 import pytest
 from structlog.testing import capture_logs
 
+from cohort.daemon.config import UpstreamConfig
 from cohort.daemon.upstream import Backoff, UpstreamReporter
 from cohort.v1 import capabilities_pb2, capabilities_pb2_grpc, types_pb2, volumes_pb2
 
-from .conftest import GIB, Daemon, Serve
+from .certs import Certs
+from .conftest import GIB, Daemon, Serve, free_port, wait_for
 
 FAST = Backoff(initial=0.02, cap=0.1)
 
@@ -72,22 +73,6 @@ def report_to(
     reporter.start()
     started.append(reporter)
     return reporter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def test_reports_at_start_and_on_change(
@@ -151,3 +136,31 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
         delays = [backoff.delay(failures) for _ in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1  # jittered
+
+
+def test_reports_over_mutual_tls(
+    daemon: Daemon, certs: Certs, reporters: list[UpstreamReporter]
+) -> None:
+    receiver = Receiver()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    capabilities_pb2_grpc.add_CapabilityReceiverServicer_to_server(receiver, server)
+    credentials = grpc.ssl_server_credentials(
+        [(certs.read("server_key"), certs.read("server_cert"))],
+        root_certificates=certs.read("ca"),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    try:
+        config = UpstreamConfig(
+            endpoints=(f"127.0.0.1:{port}",),
+            tls_ca=str(certs.ca),
+            tls_cert=str(certs.client_cert),
+            tls_key=str(certs.client_key),
+        )
+        reporter = UpstreamReporter.from_config(config, daemon.broadcaster)
+        reporter.start()
+        reporters.append(reporter)
+        assert receiver.next().host == "test-host"
+    finally:
+        server.stop(0)

@@ -8,6 +8,7 @@ logged traceback), logs method, code and duration, and records the Prometheus me
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from cohort.daemon import metrics
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_KEY = "x-request-id"
+#: What a client's request id may look like; anything else is replaced by a fresh uuid4.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
 
 #: Most specific first: Busy is a BackendError.
 ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
@@ -55,9 +58,11 @@ class _Call:
         self.method = method
         self.context = context
         self.code = grpc.StatusCode.OK
+        self.error = ""
         self.started = time.perf_counter()
         metadata = dict(context.invocation_metadata() or ())
-        self.request_id = str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4())
+        client_id = str(metadata.get(REQUEST_ID_KEY, ""))
+        self.request_id = client_id if _REQUEST_ID.fullmatch(client_id) else str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(request_id=self.request_id, method=method)
         context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id),))
 
@@ -65,12 +70,14 @@ class _Call:
         """Turn `exc` into the RPC's status (context.abort raises, ending the handler)."""
         if isinstance(exc, errors.CohortError):
             self.code = status_code(exc)
-            self.context.abort(self.code, str(exc) or type(exc).__name__)
+            self.error = str(exc) or type(exc).__name__
+            self.context.abort(self.code, self.error)
         current = _current_code(self.context)
         if current is not None and current != grpc.StatusCode.OK:
             self.code = current  # the handler aborted on its own: keep its status
             raise exc
         self.code = grpc.StatusCode.INTERNAL
+        self.error = f"{type(exc).__name__}: {exc}"
         log.error("unexpected error", exc_info=exc)
         self.context.abort(grpc.StatusCode.INTERNAL, f"internal error (request {self.request_id})")
 
@@ -85,7 +92,8 @@ class _Call:
             level = log.debug  # health probes and reflection would flood the log
         else:
             level = log.info
-        level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3))
+        extra = {"error": self.error} if self.error else {}
+        level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3), **extra)
         structlog.contextvars.unbind_contextvars("request_id", "method")
 
 

@@ -243,5 +243,8 @@ def test_request_id_round_trip_and_metrics(api: Stubs) -> None:
     _, call = api.types.ListVolumeTypes.with_call(request)
     (generated,) = [m.value for m in call.trailing_metadata() if m.key == "x-request-id"]
     assert len(generated) == 36  # a uuid4
-    assert metrics.REQUESTS.labels(method=method, code="OK")._value.get() == before + 2
+    _, call = api.types.ListVolumeTypes.with_call(request, metadata=[("x-request-id", "a b")])
+    (replaced,) = [m.value for m in call.trailing_metadata() if m.key == "x-request-id"]
+    assert len(replaced) == 36  # "a b" is no request id: replaced
+    assert metrics.REQUESTS.labels(method=method, code="OK")._value.get() == before + 3
     assert isinstance(call.code(), grpc.StatusCode)

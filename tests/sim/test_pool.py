@@ -16,7 +16,7 @@ from .helpers import MiB, make_volume
 
 
 def test_round_size_is_whole_extents(sim: SimBackend) -> None:
-    assert EXTENT_BYTES == 4 * MiB
+    assert 4 * MiB == EXTENT_BYTES
     assert sim.round_size(1) == 4 * MiB
     assert sim.round_size(4 * MiB) == 4 * MiB
     assert sim.round_size(4 * MiB + 1) == 8 * MiB

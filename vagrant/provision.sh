@@ -11,6 +11,7 @@
 # Subcommands:
 #   packages                 print the Debian packages a guest needs, one a line
 #   system                   install them and configure the host: LVM filter, ssh, the cohort venv
+#   dependencies --share DIR install cohort's dependencies only, from DIR/wheels
 #   cohort [options]         install the checkout's cohort into /opt/cohort, the systemd unit and
 #                            /etc/cohort/cohortd.toml, create the pool, (re)start cohortd
 #     --src DIR              the checkout (default: this script's parent directory)
@@ -195,15 +196,27 @@ EOF
     mv "$ETC/cohortd.toml.new" "$ETC/cohortd.toml"
 }
 
+pip=("$VENV/bin/pip" install -q --disable-pip-version-check)
+
+# What `cohort` installs, less cohort itself: vagrant/testbed caches a guest disk layer with
+# them, so that a run installs only cohort's own wheel.
+cmd_dependencies() {
+    [[ ${1:-} == --share && -d ${2:-}/wheels ]] || die "usage: provision.sh dependencies --share DIR"
+    configure_venv
+    "${pip[@]}" --no-index --find-links "$2/wheels" cohort "${GUEST_TEST_PACKAGES[@]}"
+    "$VENV/bin/pip" uninstall -q -y cohort
+    log "dependencies installed in $VENV"
+}
+
 install_cohort() {
     local src=$1 share=$2
     configure_venv
-    local pip=("$VENV/bin/pip" install -q --disable-pip-version-check)
-    "$VENV/bin/pip" uninstall -q -y cohort 2>/dev/null || true
+    if compgen -G "$VENV/lib/python3*/site-packages/cohort-*.dist-info" >/dev/null; then
+        "$VENV/bin/pip" uninstall -q -y cohort
+    fi
     if [[ -n $share && -d $share/wheels ]]; then
-        # Offline, from the wheels vagrant/testbed built of the checkout; no .pyc compiling
-        # here (slow under emulation: Python writes them on first import).
-        "${pip[@]}" --no-index --find-links "$share/wheels" --no-compile cohort "${GUEST_TEST_PACKAGES[@]}"
+        # Offline, from the wheels vagrant/testbed built of the checkout.
+        "${pip[@]}" --no-index --find-links "$share/wheels" cohort "${GUEST_TEST_PACKAGES[@]}"
     else
         "${pip[@]}" "$src" "${GUEST_TEST_PACKAGES[@]}"
     fi
@@ -251,5 +264,6 @@ case ${1:-} in
 packages) printf '%s\n' "${PACKAGES[@]}" ;;
 system) cmd_system ;;
 cohort) shift; cmd_cohort "$@" ;;
+dependencies) shift; cmd_dependencies "$@" ;;
 *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -36,7 +36,6 @@ EXTRA_PACKAGES = [
 ]
 QEMU_CONF = Path("/etc/libvirt/qemu.conf")
 QEMU_CONF_LINES = ['user = "root"', 'group = "root"']
-KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 quiet"
 SMOKE_ARGS = "-p no:cacheprovider tests/guest/test_smoke.py"
 VAGRANT_UP_TIMEOUT = float(os.environ.get("COHORT_TESTBED_VAGRANT_TIMEOUT", "1200"))
 
@@ -46,7 +45,7 @@ Vagrant.configure("2") do |config|
   config.vm.provider :libvirt do |libvirt|
     libvirt.kernel = File.join(__dir__, "vmlinuz")
     libvirt.initrd = File.join(__dir__, "initrd.img")
-    libvirt.cmd_line = "{KERNEL_CMDLINE}"
+    libvirt.cmd_line = "{tb.KERNEL_CMDLINE}"
   end
 end
 """

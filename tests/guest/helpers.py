@@ -35,9 +35,9 @@ def wait_serving(timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     status = "no answer"
     while time.monotonic() < deadline:
-        with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
+        with channel() as ch:
             try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
+                reply = health_pb2_grpc.HealthStub(ch).Check(
                     health_pb2.HealthCheckRequest(service=""), timeout=5
                 )
                 status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
@@ -47,3 +47,33 @@ def wait_serving(timeout: float = 120) -> str:
             return status
         time.sleep(0.5)
     return status
+
+
+def channel() -> grpc.Channel:
+    """A channel to cohortd over its unix socket."""
+    return grpc.insecure_channel(f"unix://{SOCKET}")
+
+
+def create_volume(name: str, size_bytes: int, volume_type: str = "smoke"):  # type: ignore[no-untyped-def]
+    """A volume (and its volume type, created if missing: creates are idempotent by name)."""
+    from cohort.v1 import types_pb2, types_pb2_grpc, volumes_pb2, volumes_pb2_grpc
+
+    with channel() as ch:
+        types_pb2_grpc.TypesStub(ch).CreateVolumeType(
+            types_pb2.CreateVolumeTypeRequest(name=volume_type), timeout=60
+        )
+        return volumes_pb2_grpc.VolumesStub(ch).CreateVolume(
+            volumes_pb2.CreateVolumeRequest(
+                name=name, size_bytes=size_bytes, volume_type=volume_type
+            ),
+            timeout=120,
+        )
+
+
+def delete_volume(volume_id: str) -> None:
+    from cohort.v1 import volumes_pb2, volumes_pb2_grpc
+
+    with channel() as ch:
+        volumes_pb2_grpc.VolumesStub(ch).DeleteVolume(
+            volumes_pb2.DeleteVolumeRequest(volume_id=volume_id), timeout=120
+        )

@@ -1,7 +1,8 @@
 """The embedded default pool (DevStack's way), used when no volume group is configured.
 
 A sparse file `<state dir>/lvm/cohort-pv.img` is attached as a loop device and made the PV of
-the VG `cohort`, with the thin pool `cohort/pool` (created with `--errorwhenfull y`). Loop
+the VG `cohort`, with the thin pool `cohort/pool` (lvm2 2.03.16 refuses `--errorwhenfull` on
+`lvcreate --type thin-pool`; `LvmBackend.start` sets it with `lvchange` right after). Loop
 devices do not survive a reboot, so `attach()` runs at every start: it finds the file's loop
 device (`losetup --json --list`) or attaches it again, then LVM finds the VG on it.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import structlog
 
 from cohort.errors import BackendError
-from cohort.lvm.errors import ObjectNotFound, classify
+from cohort.lvm.errors import classify
 from cohort.lvm.lvm import Lvm
 from cohort.lvm.run import CommandError, Runner
 
@@ -83,9 +84,7 @@ class EmbeddedPool:
 
     def ensure_vg(self, lvm: Lvm, pv: str) -> None:
         """Create the VG and the thin pool on `pv` when they do not exist (first start)."""
-        try:
-            lvm.vg_info()
-        except ObjectNotFound:
+        if not lvm.vg_exists():
             self._call(["lvm", "pvcreate", "--yes", "--", pv], pv)
             self._call(["lvm", "vgcreate", "--", lvm.vg, pv], lvm.vg)
             log.info("embedded volume group created", vg=lvm.vg, pv=pv)
@@ -98,8 +97,6 @@ class EmbeddedPool:
                     "thin-pool",
                     "--extents",
                     POOL_SHARE,
-                    "--errorwhenfull",
-                    "y",
                     "--name",
                     lvm.pool,
                     "--",

@@ -77,6 +77,12 @@ class Lvm:
             raise ObjectNotFound(f"volume group {self.vg} does not exist")
         return found[0]
 
+    def vg_exists(self) -> bool:
+        """Selected by name, so an absent VG is an empty report rather than a failure."""
+        argv = vgs_argv()
+        argv[argv.index("--") : argv.index("--")] = ["--select", f"vg_name={self.vg}"]
+        return bool(parse_vgs(self._call(argv, f"volume group {self.vg}")))
+
     def pool_lv(self) -> LogicalVolume:
         return self.require(self.pool)
 

@@ -113,29 +113,31 @@ def stop_daemons(state: dict) -> None:
             tb.log(f"{name} {pid} stopped")
 
 
-def ensure_box(image: Path, env: dict) -> str:
-    """The image as a local box named after its key, added to Vagrant once."""
-    name = f"cohort-testbed-{image.name}"
-    boxes = subprocess.run(
-        ["vagrant", "box", "list"], env=env, capture_output=True, text=True
-    ).stdout
-    if re.search(rf"^{re.escape(name)}\s", boxes, re.M):
+def ensure_box(image: Path, disk: Path, env: dict) -> str:
+    """The guest disk (the image, or its dependency layer flattened) as a local box named after
+    it, added to Vagrant once."""
+    name = f"cohort-testbed-{disk.stem if disk.parent != image else image.name}"
+    boxes = subprocess.run(["vagrant", "box", "list"], env=env, capture_output=True, text=True)
+    if re.search(rf"^{re.escape(name)}\s", boxes.stdout, re.M):
         return name
-    box = image / "vagrant.box"
+    work = tb.HOME / "boxes" / name
+    box = work.with_suffix(".box")
     if not box.exists():
-        tmp = image / "vagrant.box.tmp"
-        metadata = image / "metadata.json"
-        metadata.write_text(
-            json.dumps({"provider": "libvirt", "format": "qcow2", "virtual_size": 4})
-        )
-        (image / "box-Vagrantfile").write_text(BOX_VAGRANTFILE)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        tb.run(["qemu-img", "convert", "-c", "-O", "qcow2", "-o", "compression_type=zstd",
+                disk, work / "box.img"])  # fmt: skip
+        metadata = {"provider": "libvirt", "format": "qcow2", "virtual_size": 4}
+        (work / "metadata.json").write_text(json.dumps(metadata))
+        (work / "Vagrantfile").write_text(BOX_VAGRANTFILE)
+        shutil.copy(image / "vmlinuz", work)
+        shutil.copy(image / "initrd.img", work)
+        tmp = box.with_suffix(".tmp")
         with tarfile.open(tmp, "w") as tar:
-            tar.add(image / "base.qcow2", "box.img")
-            tar.add(metadata, "metadata.json")
-            tar.add(image / "box-Vagrantfile", "Vagrantfile")
-            tar.add(image / "vmlinuz", "vmlinuz")
-            tar.add(image / "initrd.img", "initrd.img")
+            for member in ("box.img", "metadata.json", "Vagrantfile", "vmlinuz", "initrd.img"):
+                tar.add(work / member, member)
         tmp.rename(box)
+        shutil.rmtree(work)
     tb.run(["vagrant", "box", "add", "--force", "--name", name, box], env=env, stdout=sys.stderr)
     return name
 
@@ -200,7 +202,10 @@ def up(run: tb.Run) -> dict:
         shutil.rmtree(run.dir, ignore_errors=True)
         run.share.mkdir(parents=True)
         tb.make_tls(run)
-        has_cohort = tb.build_wheels(run)
+        deps = tb.build_wheels(run)
+        disk = image / "base.qcow2"
+        if deps:
+            disk = tb.ensure_layer(image, deps, run.share / "wheels", lock)
         state = {
             "mode": "vagrant",
             "image": str(image),
@@ -215,7 +220,7 @@ def up(run: tb.Run) -> dict:
         start_daemons(state)
         run.save(state)
         env = vagrant_env(run, state)
-        state["box"] = ensure_box(image, env)
+        state["box"] = ensure_box(image, disk, env)
         run.save(state)
         env = vagrant_env(run, state)
         vagrant_started = time.monotonic()
@@ -234,11 +239,11 @@ def up(run: tb.Run) -> dict:
             raise tb.TestbedError(f"vagrant up failed with exit code {done.returncode}")
         state["vagrant_up_seconds"] = round(time.monotonic() - vagrant_started, 1)
         tb.log(f"vagrant up took {state['vagrant_up_seconds']}s")
-        if has_cohort:
+        if deps:
             tb.wait_for_serving(run, state)
         state["ready_seconds"] = round(time.monotonic() - started, 1)
         run.save(state)
-        tb.write_env(run, state, has_cohort)
+        tb.write_env(run, state, bool(deps))
     except BaseException:
         state = run.state() or {}
         if state:

@@ -161,17 +161,16 @@ def vagrant_env(run: tb.Run, state: dict) -> dict:
     return env
 
 
-def insecure_key() -> str:
-    out = subprocess.run(
-        ["gem", "contents", "vagrant"], capture_output=True, text=True
-    ).stdout.split()
-    for path in [
-        *out,
-        *map(str, Path("/usr/share/rubygems-integration").glob("all/gems/vagrant-*/keys/vagrant")),
-    ]:
-        if path.endswith("/keys/vagrant"):
-            return path
-    raise tb.TestbedError("Vagrant's insecure private key not found")
+def insecure_key(run: tb.Run) -> str:
+    """A copy (mode 0600, or ssh refuses it) of Vagrant's insecure private key."""
+    gems = Path("/usr/share/rubygems-integration/all/gems")
+    for key in sorted(gems.glob("vagrant-*/keys/vagrant")):
+        copy = run.dir / "ssh" / "vagrant"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(key, copy)
+        copy.chmod(0o600)
+        return str(copy)
+    raise tb.TestbedError(f"Vagrant's insecure private key not found in {gems}")
 
 
 def hold_lock(lock: int) -> int:
@@ -213,7 +212,7 @@ def up(run: tb.Run) -> dict:
             "ssh_port": tb.free_port(),
             "grpc_port": tb.free_port(),
             "ssh_user": "vagrant",
-            "ssh_key": insecure_key(),
+            "ssh_key": insecure_key(run),
             "lock_holder": hold_lock(lock),
         }
         run.save(state)
@@ -260,7 +259,10 @@ def up(run: tb.Run) -> dict:
         stdout=sys.stderr,
     )
     if smoke != 0:
-        raise tb.TestbedError(f"the smoke test failed in the Vagrant guest (exit code {smoke})")
+        raise tb.TestbedError(
+            f"the smoke test failed in the Vagrant guest (exit code {smoke}); it is left running"
+            " for a look (`vagrant/testbed exec -- journalctl -u cohortd`): `vagrant/testbed down`"
+        )
     return state
 
 

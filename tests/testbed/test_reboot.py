@@ -1,0 +1,137 @@
+"""A guest reboot brings back the pool, the loop device (embedded default), the gates and every
+object, with their data. Host-side: it drives `vagrant/testbed` (up, exec, reboot, down), so it
+runs only where a test-bed guest may be booted: `.ci/guest` sets COHORT_TESTBED_HOST=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+TESTBED = str(CHECKOUT / "vagrant" / "testbed")
+CTL = "/opt/cohort/bin/cohortctl"
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("COHORT_TESTBED_HOST") != "1",
+    reason="boots a test-bed guest: run by .ci/guest (COHORT_TESTBED_HOST=1)",
+)
+
+
+def testbed(*args: str, timeout: float = 900) -> str:
+    result = subprocess.run(
+        [TESTBED, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, f"testbed {args}: {result.stderr[-2000:]}"
+    return result.stdout
+
+
+def guest(*argv: str) -> str:
+    return testbed("exec", "--", *argv, timeout=300)
+
+
+def ctl(*args: str) -> Any:
+    out = guest(CTL, "--json", *args)
+    return json.loads(out) if out.strip() else {}
+
+
+@pytest.fixture(scope="module")
+def booted() -> Iterator[None]:
+    testbed("up", timeout=1800)
+    try:
+        yield
+    finally:
+        testbed("down")
+
+
+def inventory() -> dict[str, Any]:
+    """Every object cohortd lists, with its status, plus the gates and the loop devices."""
+    return {
+        "volumes": sorted((v["id"], v["status"]) for v in ctl("list").get("volumes", [])),
+        "groups": sorted((g["id"], g["status"]) for g in ctl("group-list").get("groups", [])),
+        "snapshots": sorted(
+            (s["id"], s["status"]) for s in ctl("snapshot-list").get("snapshots", [])
+        ),
+        "gates": sorted(
+            line.split()[0]
+            for line in guest("dmsetup", "ls").splitlines()
+            if line.startswith("cohort-gate-")
+        ),
+    }
+
+
+def checksum(path: str) -> str:
+    return guest("sh", "-c", f"dd if={path} bs=1M count=8 iflag=direct status=none | sha256sum")
+
+
+def populate(tag: str) -> dict[str, str]:
+    """A group of two volumes with data, and a group snapshot; {device path: checksum}."""
+    ctl("type-create", f"t-{tag}")
+    ctl("group-type-create", f"gt-{tag}")
+    ctl("group-create", "--group-type", f"gt-{tag}", "--volume-types", f"t-{tag}", f"g-{tag}")
+    sums = {}
+    for i in range(2):
+        vol = ctl(
+            "create",
+            "--name",
+            f"v{i}-{tag}",
+            "--volume-type",
+            f"t-{tag}",
+            "--group-id",
+            f"g-{tag}",
+            "64M",
+        )
+        path = vol["device_path"]
+        guest(
+            "sh",
+            "-c",
+            f"head -c 8388608 /dev/urandom | dd of={path} bs=1M oflag=direct "
+            "conv=fsync status=none",
+        )
+        sums[path] = checksum(path)
+    ctl("group-snapshot-create", "--name", f"gs-{tag}", f"g-{tag}")
+    return sums
+
+
+def reboot_and_compare(sums: dict[str, str]) -> None:
+    before = inventory()
+    testbed("reboot", timeout=900)
+    assert inventory() == before
+    for path, digest in sums.items():
+        assert checksum(path) == digest
+
+
+def test_reboot_with_the_configured_volume_group(booted: None) -> None:
+    sums = populate("vg")
+    reboot_and_compare(sums)
+    assert "pool" in guest("lvs", "--noheadings", "-o", "lv_name", "cohort")
+
+
+def test_reboot_with_the_embedded_default(booted: None) -> None:
+    """No volume group configured: a sparse file in the state directory, attached as a loop
+    device, is the PV of cohort's own VG; it is re-attached at every start."""
+    for gs in ctl("group-snapshot-list").get("group_snapshots", []):
+        ctl("group-snapshot-delete", gs["id"])
+    for group in ctl("group-list").get("groups", []):
+        ctl("group-delete", "--delete-volumes", group["id"])
+    # the embedded VG is also named "cohort": retire the configured one on /dev/vdb first
+    guest(
+        "sh",
+        "-c",
+        "systemctl stop cohortd && vgremove -f -y cohort && pvremove -y /dev/vdb && "
+        "rm -f /var/lib/cohort/cohort.db* && "
+        'sed -i \'s/^volume_group = .*/volume_group = ""/; '
+        's/^thin_pool = .*/thin_pool = ""/\' /etc/cohort/cohortd.toml && '
+        "systemctl start cohortd",
+    )
+    loops = guest("losetup", "--list", "--noheadings", "-O", "BACK-FILE")
+    assert "/var/lib/cohort/" in loops
+    sums = populate("emb")
+    reboot_and_compare(sums)
+    assert "/var/lib/cohort/" in guest("losetup", "--list", "--noheadings", "-O", "BACK-FILE")

@@ -8,7 +8,7 @@ import structlog
 
 from cohort.domain import validation
 from cohort.domain.backend import VolumeUpdate
-from cohort.domain.model import Snapshot, SnapshotStatus, Volume, VolumeStatus, now
+from cohort.domain.model import Snapshot, SnapshotStatus, Volume, VolumeStatus, VolumeType, now
 from cohort.domain.store import Page, Transaction
 from cohort.errors import (
     AlreadyExists,
@@ -21,6 +21,8 @@ from cohort.manager.core import Core
 
 log = structlog.get_logger(__name__)
 
+#: The volume type a create without one gets, when the operator made a type of that name.
+DEFAULT_VOLUME_TYPE = "default"
 USABLE = frozenset({VolumeStatus.AVAILABLE, VolumeStatus.IN_USE})
 DELETABLE_VOLUME = frozenset(
     {VolumeStatus.AVAILABLE, VolumeStatus.ERROR, VolumeStatus.ERROR_DELETING}
@@ -54,7 +56,7 @@ class VolumesMixin(Core):
         if size_bytes or not (snapshot_id or volume_id):
             validation.size_bytes(size_bytes, "size_bytes")
         with self.checked_mutation() as (tx, pool):
-            vtype = self.volume_type(tx, volume_type or "default")
+            vtype = self._type_for_new_volume(tx, volume_type)
             source_size = self._source_size(tx, snapshot_id, volume_id)
             size = self.backend.round_size(max(size_bytes, source_size))
             group_id = self._group_for_new_volume(tx, group, vtype.id) if group else None
@@ -100,6 +102,17 @@ class VolumesMixin(Core):
             tx.volumes.update(volume)
         self.notify()
         return volume
+
+    def _type_for_new_volume(self, tx: Transaction, ref: str) -> VolumeType:
+        """The named type; without a name, the type named "default" when there is one."""
+        if ref:
+            return self.volume_type(tx, ref)
+        default = tx.volume_types.by_name(DEFAULT_VOLUME_TYPE)
+        if default is None:
+            raise InvalidArgument(
+                f"volume_type is required (there is no volume type named {DEFAULT_VOLUME_TYPE!r})"
+            )
+        return default
 
     def _source_size(self, tx: Transaction, snapshot_id: str, volume_id: str) -> int:
         if snapshot_id:

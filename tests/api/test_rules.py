@@ -311,3 +311,10 @@ def test_lists_page_and_filter(api: Api) -> None:
     assert not api.volumes.ListVolumes(
         v_pb.ListVolumesRequest(status=c.VOLUME_STATUS_ERROR)
     ).volumes
+
+
+def test_volume_type_defaults_to_the_type_named_default(api: Api) -> None:
+    request = v_pb.CreateVolumeRequest(name="v", size_bytes=MIB)
+    assert code_of(api.volumes.CreateVolume, request) is CODE.INVALID_ARGUMENT
+    default = api.types.CreateVolumeType(t_pb.CreateVolumeTypeRequest(name="default"))
+    assert api.volumes.CreateVolume(request).volume_type_id == default.id

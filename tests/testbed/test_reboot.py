@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def testbed(*args: str, timeout: float = 900) -> str:
+def run_testbed(*args: str, timeout: float = 900) -> str:
     result = subprocess.run(
         [TESTBED, *args], capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -33,7 +33,7 @@ def testbed(*args: str, timeout: float = 900) -> str:
 
 
 def guest(*argv: str) -> str:
-    return testbed("exec", "--", *argv, timeout=300)
+    return run_testbed("exec", "--", *argv, timeout=300)
 
 
 def ctl(*args: str) -> Any:
@@ -43,11 +43,11 @@ def ctl(*args: str) -> Any:
 
 @pytest.fixture(scope="module")
 def booted() -> Iterator[None]:
-    testbed("up", timeout=1800)
+    run_testbed("up", timeout=1800)
     try:
         yield
     finally:
-        testbed("down")
+        run_testbed("down")
 
 
 def inventory() -> dict[str, Any]:
@@ -101,7 +101,7 @@ def populate(tag: str) -> dict[str, str]:
 
 def reboot_and_compare(sums: dict[str, str]) -> None:
     before = inventory()
-    testbed("reboot", timeout=900)
+    run_testbed("reboot", timeout=900)
     assert inventory() == before
     for path, digest in sums.items():
         assert checksum(path) == digest

@@ -173,20 +173,6 @@ def insecure_key(run: tb.Run) -> str:
     raise tb.TestbedError(f"Vagrant's insecure private key not found in {gems}")
 
 
-def hold_lock(lock: int) -> int:
-    """A small process that keeps the guest lock while the Vagrant guest runs."""
-    os.set_inheritable(lock, True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import signal; signal.pause()"],
-        pass_fds=(lock,),
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return holder.pid
-
-
 def up(run: tb.Run) -> dict:
     if run.running():
         raise tb.TestbedError(
@@ -204,7 +190,7 @@ def up(run: tb.Run) -> dict:
         deps = tb.build_wheels(run)
         disk = image / "base.qcow2"
         if deps:
-            disk = tb.ensure_layer(image, deps, run.share / "wheels", lock)
+            disk = tb.ensure_layer(image, deps, run.share / "wheels")
         state = {
             "mode": "vagrant",
             "image": str(image),
@@ -213,8 +199,8 @@ def up(run: tb.Run) -> dict:
             "grpc_port": tb.free_port(),
             "ssh_user": "vagrant",
             "ssh_key": insecure_key(run),
-            "lock_holder": hold_lock(lock),
         }
+        state["lock_holder"] = tb.hold_lock(run, lock)
         run.save(state)
         start_daemons(state)
         run.save(state)
@@ -279,10 +265,4 @@ def down(run: tb.Run, state: dict) -> None:
     ssh = tb.ssh_base(run, state)
     subprocess.run([*ssh[:-1], "-O", "exit", ssh[-1]], capture_output=True)
     stop_daemons(state)
-    holder = state.get("lock_holder")
-    if holder:
-        try:
-            if "signal.pause" in Path(f"/proc/{holder}/cmdline").read_text():
-                os.kill(holder, signal.SIGTERM)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
+    # The lock holder exits once testbed's down has removed the run's state.

@@ -10,7 +10,8 @@
 #
 # Subcommands:
 #   packages                 print the Debian packages a guest needs, one a line
-#   system                   install them and configure the host: LVM filter, ssh, the cohort venv
+#   system                   install them; the LVM filter; the venv /opt/cohort (and, with
+#                            COHORT_IMAGE_BUILD=1, the test bed image's boot tuning and ssh)
 #   dependencies --share DIR install cohort's dependencies only, from DIR/wheels
 #   cohort [options]         install the checkout's cohort into /opt/cohort, the systemd unit and
 #                            /etc/cohort/cohortd.toml, create the pool, (re)start cohortd

@@ -239,7 +239,7 @@ def up(run: tb.Run) -> dict:
     smoke = tb.guest_exec(
         run,
         state,
-        [f"cd /src && COHORT_GUEST=1 exec {tb.GUEST_VENV_PYTHON} -m pytest {SMOKE_ARGS}"],
+        [f"cd /src && {tb.GUEST_TEST_ENV} exec {tb.GUEST_VENV_PYTHON} -m pytest {SMOKE_ARGS}"],
         timeout=tb.TEST_TIMEOUT,
         stdin=subprocess.DEVNULL,
         stdout=sys.stderr,

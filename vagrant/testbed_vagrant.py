@@ -27,13 +27,8 @@ HOST_PACKAGES = {
     "virsh": "libvirt-clients",
     "rsync": "rsync",
 }
-EXTRA_PACKAGES = [
-    "vagrant-libvirt",
-    "libvirt-daemon-driver-qemu",
-    "dnsmasq-base",
-    "iptables",
-    "ebtables",
-]
+EXTRA_PACKAGES = ["vagrant-libvirt", "libvirt-daemon-driver-qemu", "dnsmasq-base", "iptables",
+                  "ebtables"]  # fmt: skip
 QEMU_CONF = Path("/etc/libvirt/qemu.conf")
 QEMU_CONF_LINES = ['user = "root"', 'group = "root"']
 SMOKE_ARGS = "-p no:cacheprovider tests/guest/test_smoke.py"
@@ -86,13 +81,9 @@ def start_daemons(state: dict) -> None:
                 break
             time.sleep(0.1)
         state.setdefault("daemons", {})[name] = str(pidfile)
+    version = ["virsh", "-c", "qemu:///system", "version"]
     for _ in range(100):
-        if (
-            subprocess.run(
-                ["virsh", "-c", "qemu:///system", "version"], capture_output=True
-            ).returncode
-            == 0
-        ):
+        if subprocess.run(version, capture_output=True).returncode == 0:
             return
         time.sleep(0.2)
     raise tb.TestbedError("libvirtd does not answer")
@@ -184,10 +175,7 @@ def up(run: tb.Run) -> dict:
     lock = tb.flock(tb.HOME / "guest.lock", tb.LOCK_WAIT, "the guest lock (one guest at a time)")
     started = time.monotonic()
     try:
-        shutil.rmtree(run.dir, ignore_errors=True)
-        run.share.mkdir(parents=True)
-        tb.make_tls(run)
-        deps = tb.build_wheels(run)
+        deps = tb.prepare_run(run)
         disk = image / "base.qcow2"
         if deps:
             disk = tb.ensure_layer(image, deps, run.share / "wheels")
@@ -230,9 +218,7 @@ def up(run: tb.Run) -> dict:
         run.save(state)
         tb.write_env(run, state, bool(deps))
     except BaseException:
-        state = run.state() or {}
-        if state:
-            down(run, state)
+        tb.down(run)
         raise
     finally:
         os.close(lock)

@@ -57,6 +57,19 @@ def sh(*argv: str) -> str:
     return RUN.run(list(argv)).stdout
 
 
+@pytest.fixture(scope="module", autouse=True)
+def lvm_conf_restored() -> Iterator[None]:
+    """These tests widen the LVM filter for their own loop devices; the cohortd that runs in
+    the guest gets its own filter back when they are done."""
+    local_conf = hygiene.LVM_DIR / "lvmlocal.conf"
+    saved = local_conf.read_text() if local_conf.exists() else None
+    yield
+    if saved is None:
+        local_conf.unlink(missing_ok=True)
+    else:
+        local_conf.write_text(saved)
+
+
 @pytest.fixture(scope="module")
 def loop_vg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A VG with a 512 MiB thin pool on a loop file; removed at the end."""
@@ -65,6 +78,9 @@ def loop_vg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     with open(img, "wb") as f:
         f.truncate(1024 * MiB)
     loop = sh("losetup", "--find", "--show", "--", str(img)).strip()
+    # cohortd runs in this guest with an accept-only filter for its own PVs: accept this loop
+    # device too (the host's other PVs stay accepted); lvm_conf_restored puts cohortd's back.
+    hygiene.install(RUN, [loop])
     sh("lvm", "pvcreate", "--yes", "--", loop)
     sh("lvm", "vgcreate", "--", vg, loop)
     sh("lvm", "lvcreate", "--type", "thin-pool", "--size", "512m", "--name", "pool", "--", vg)

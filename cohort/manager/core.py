@@ -12,7 +12,7 @@ read-only transactions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -34,6 +34,7 @@ from cohort.domain.model import (
 )
 from cohort.domain.store import Page, Repository, Store, Transaction
 from cohort.errors import FailedPrecondition, NotFound
+from cohort.manager import outcomes
 from cohort.manager.journal import Journal
 
 T = TypeVar("T")
@@ -86,6 +87,27 @@ class Core:
                 callback()
             except Exception:  # a subscriber must never break an RPC
                 log.exception("capability subscriber failed")
+
+    def journaled_create(
+        self,
+        kind: str,
+        subject_id: str,
+        member_ids: Sequence[str],
+        call: Callable[[Journal], outcomes.Verdict],
+    ) -> outcomes.Verdict:
+        """Run a multi-step create under a new journal operation: the backend call's verdict,
+        or `raised` if it raised; a failed create is rolled back (all or nothing)."""
+        journal = Journal.begin(self.store, kind, subject_id)
+        self.notify()
+        try:
+            verdict = call(journal)
+        except Exception as exc:
+            verdict = outcomes.raised(member_ids, str(exc))
+        if verdict.failed:
+            self.roll_back(journal)
+        else:
+            journal.finish()
+        return verdict
 
     def roll_back(self, journal: Journal) -> None:
         """Undo a failed create's recorded steps. If undoing fails too, the operation stays in

@@ -70,18 +70,13 @@ class GroupSnapshotsMixin(Core):
             tx.group_snapshots.add(gsnap)
             for snap in snapshots:
                 tx.snapshots.add(snap)
-        journal = Journal.begin(self.store, "create_group_snapshot", gsnap.id)
-        self.notify()
         member_ids = [s.id for s in snapshots]
-        try:
+
+        def call(journal: Journal) -> outcomes.Verdict:
             model, updates = self.backend.create_group_snapshot(gsnap, snapshots, journal)
-            verdict = outcomes.group_members(model, updates, member_ids, deleting=False)
-        except Exception as exc:
-            verdict = outcomes.raised(member_ids, str(exc))
-        if verdict.failed:
-            self.roll_back(journal)
-        else:
-            journal.finish()
+            return outcomes.group_members(model, updates, member_ids, deleting=False)
+
+        verdict = self.journaled_create("create_group_snapshot", gsnap.id, member_ids, call)
         self._settle(gsnap, snapshots, verdict)
         if verdict.failed:
             raise BackendError(f"{gs_label(gsnap, cg)}: create failed: {verdict.reason}")

@@ -205,10 +205,9 @@ class GroupsMixin(Core):
             tx.groups.add(group)
             for vol in volumes:
                 tx.volumes.add(vol)
-        journal = Journal.begin(self.store, "create_group_from_src", group.id)
-        self.notify()
         member_ids = [v.id for v in volumes]
-        try:
+
+        def call(journal: Journal) -> outcomes.Verdict:
             _, updates = self.backend.create_group_from_src(
                 group,
                 volumes,
@@ -218,12 +217,9 @@ class GroupsMixin(Core):
                 source_group=src_group,
                 source_vols=src_vols if src_group else None,
             )
-            verdict = outcomes.create_group_from_src(updates, member_ids)
-        except Exception as exc:
-            verdict = outcomes.raised(member_ids, str(exc))
-            self.roll_back(journal)
-        else:
-            journal.finish()
+            return outcomes.create_group_from_src(updates, member_ids)
+
+        verdict = self.journaled_create("create_group_from_src", group.id, member_ids, call)
         with self.mutation() as tx:
             apply_volumes(tx.volumes, volumes, verdict.member_status, verdict.device_paths)
             group.status = coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)

@@ -1,6 +1,6 @@
 """`LvmBackend`: cohort's `Backend` on a thin LVM pool, each volume behind its own gate.
 
-- Volumes are thin LVs `volume-<id>`, snapshots thin snapshots `snapshot-<id>` (inactive, with
+- Volumes are thin LVs `volume-<id>`, snapshots thin snapshots `_snapshot-<id>` (inactive, with
   LVM's activation skip flag), every LV tagged `cohort` and `cohort_id_<id>`. Names are made from
   cohort's own ids: no user string reaches a command line. Sizes are rounded up to the extent.
 - Each volume is used through its gate (`cohort.lvm.dm`), created with it, reloaded when it
@@ -12,8 +12,8 @@
   the batch runs, and `revert` undoes any of them idempotently.
 - A full pool: the pool is set to `--errorwhenfull y` (I/O to a full pool fails at once instead
   of queueing for 60 s: an error, not a hang), and new allocations are refused with
-  ResourceExhausted when the pool's data or metadata use reaches `full_threshold_percent`, or
-  when the provisioned size would exceed `max_over_subscription_ratio` times the pool.
+  ResourceExhausted when the pool's data or metadata use reaches `full_threshold_percent`. (The
+  over-subscription ratio is the manager's rule, from `[backend] max_over_subscription_ratio`.)
 - Consistent group snapshots are refused (FailedPrecondition) until the freeze issue lands.
 - One writer lock serialises changes (capacity check + create must be atomic); reads take none.
 """
@@ -71,7 +71,6 @@ _CONFIG_KEYS = {
     "thin_pool",
     "embedded_size_bytes",
     "full_threshold_percent",
-    "max_over_subscription_ratio",
     "command_timeout_seconds",
     "manage_lvm_config",
     "filter_accept",
@@ -90,7 +89,6 @@ class LvmBackend:
         *,
         name: str = "lvm",
         full_threshold_percent: float = 90.0,
-        max_over_subscription_ratio: float = 20.0,
         embedded: EmbeddedPool | None = None,
         manage_lvm_config: bool = True,
         filter_accept: Sequence[str] = (),
@@ -101,7 +99,6 @@ class LvmBackend:
         self.lvm = Lvm(runner, vg, pool)
         self.gates = Gates(runner)
         self.full_threshold_percent = full_threshold_percent
-        self.max_over_subscription_ratio = max_over_subscription_ratio
         self.embedded = embedded
         self.manage_lvm_config = manage_lvm_config
         self.filter_accept = tuple(filter_accept)
@@ -155,7 +152,6 @@ class LvmBackend:
             pool,
             name=text("volume_backend_name") or "lvm",
             full_threshold_percent=threshold,
-            max_over_subscription_ratio=number("max_over_subscription_ratio", 20.0),
             embedded=embedded,
             manage_lvm_config=manage,
             filter_accept=accept,
@@ -223,20 +219,14 @@ class LvmBackend:
             location_info=f"LVMVolumeDriver:{self.lvm.vg}:{self.lvm.pool}:thin",
         )
 
-    def _check_room(self, add_bytes: int) -> None:
-        """Refuse a new allocation on a (nearly) full or over-subscribed pool."""
+    def _check_room(self) -> None:
+        """Refuse a new allocation on a (nearly) full pool."""
         st = self.stats()
         limit = self.full_threshold_percent
         if st.data_percent >= limit or st.metadata_percent >= limit:
             raise NoSpace(
                 f"thin pool {st.pool_name} is {st.data_percent:.1f}% full (data) and "
                 f"{st.metadata_percent:.1f}% (metadata); new allocations stop at {limit:g}%"
-            )
-        allowed = self.max_over_subscription_ratio * st.total_bytes
-        if st.provisioned_bytes + add_bytes > allowed:
-            raise NoSpace(
-                f"thin pool {st.pool_name}: {st.provisioned_bytes + add_bytes} bytes provisioned "
-                f"would exceed {self.max_over_subscription_ratio:g} x {st.total_bytes}"
             )
 
     # -- gates -----------------------------------------------------------------------------
@@ -294,7 +284,7 @@ class LvmBackend:
         size = self.round_size(volume.size_bytes)
         with self._lock, edge(f"volume {volume.id}"):
             if self.lvm.lv(lv_name) is None:
-                self._check_room(size)
+                self._check_room()
                 self.lvm.create_thin(lv_name, size, volume.id)
             try:
                 path = self._ensure_gate(volume.id, self.lvm.require(lv_name))
@@ -314,8 +304,8 @@ class LvmBackend:
         size = self.round_size(volume.size_bytes)
         with self._lock, edge(f"volume {volume.id}"):
             if self.lvm.lv(lv_name) is None:
-                source = self.lvm.require(source_lv)
-                self._check_room(max(size, source.size))
+                self.lvm.require(source_lv)
+                self._check_room()
                 self.lvm.snapshot(lv_name, source_lv, volume.id, writable=True)
             try:
                 lv = self.lvm.require(lv_name)
@@ -334,7 +324,7 @@ class LvmBackend:
         with self._lock, edge(f"volume {volume.id}"):
             lv = self.lvm.require(lv_name)
             if size > lv.size:
-                self._check_room(size - lv.size)
+                self._check_room()
                 self.lvm.extend(lv_name, size)
             self._ensure_gate(volume.id, self.lvm.require(lv_name))
 
@@ -352,7 +342,7 @@ class LvmBackend:
             if self.lvm.lv(lv_name) is not None:
                 return
             origin = self.lvm.require(names.volume_lv(volume.id))
-            self._check_room(origin.size)
+            self._check_room()
             self.lvm.snapshot(lv_name, origin.name, snapshot.id, writable=False)
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
@@ -409,13 +399,11 @@ class LvmBackend:
         with self._lock, edge(f"group {group.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
-            need = 0
             for volume, source_lv in sources:
                 source = lvs.get(source_lv)
                 if source is None:
                     raise ObjectNotFound(f"source {self.lvm.full(source_lv)} does not exist")
                 size = self.round_size(volume.size_bytes)
-                need += max(size, source.size)
                 lv_name = names.volume_lv(volume.id)
                 if lv_name in lvs:
                     continue
@@ -424,7 +412,7 @@ class LvmBackend:
                 )
                 if size > source.size:
                     commands.append(self.lvm.extend_argv(lv_name, size))
-            self._check_room(need)
+            self._check_room()
             _recorded(journal, steps, lambda: run_batch(self.runner, commands))
             updates = []
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
@@ -450,12 +438,10 @@ class LvmBackend:
         with self._lock, edge(f"group snapshot {group_snapshot.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
-            need = 0
             for snap in snapshots:
                 origin = lvs.get(names.volume_lv(snap.volume_id))
                 if origin is None:
                     raise ObjectNotFound(f"volume {snap.volume_id} has no LV")
-                need += origin.size
                 lv_name = names.snapshot_lv(snap.id)
                 if lv_name not in lvs:
                     commands.append(
@@ -463,7 +449,7 @@ class LvmBackend:
                             lv_name, origin.name, snap.id, writable=False, fast=True
                         )
                     )
-            self._check_room(need)
+            self._check_room()
             _recorded(journal, steps, lambda: run_batch(self.runner, commands))
         members = [MemberUpdate(id=s.id, status=SnapshotStatus.AVAILABLE) for s in snapshots]
         return ModelUpdate(status=SnapshotStatus.AVAILABLE), members

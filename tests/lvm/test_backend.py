@@ -194,11 +194,6 @@ def test_full_pool_refuses(backend: LvmBackend, fake: FakeSystem) -> None:
     backend.create_volume(vol())
 
 
-def test_over_subscription_refused(backend: LvmBackend) -> None:
-    with pytest.raises(ResourceExhausted):
-        backend.create_volume(vol(21 * 8 * GiB))
-
-
 def test_stats_from_pool(backend: LvmBackend, fake: FakeSystem) -> None:
     backend.create_volume(vol(GiB))
     fake.data_percent, fake.metadata_percent = 25.0, 5.0

@@ -56,18 +56,20 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
     def reconcile(self) -> dict[str, str]:
         """Compare the store with the backend's inventory; returns what the store lacks."""
         held = self.backend.inventory()
+        known: set[str] = set()
         with self.mutation() as tx:
             for vol in tx.volumes:
+                known.add(vol.id)
                 if held.get(vol.id) != "volume" and vol.status is not VolumeStatus.ERROR:
                     log.error("backing vanished; volume set to error", id=vol.id)
                     vol.status, vol.updated_at = VolumeStatus.ERROR, now()
                     tx.volumes.update(vol)
             for snap in tx.snapshots:
+                known.add(snap.id)
                 if held.get(snap.id) != "snapshot" and snap.status is not SnapshotStatus.ERROR:
                     log.error("backing vanished; snapshot set to error", id=snap.id)
                     snap.status, snap.updated_at = SnapshotStatus.ERROR, now()
                     tx.snapshots.update(snap)
-            known = {v.id for v in tx.volumes} | {s.id for s in tx.snapshots}
         unknown = {i: k for i, k in held.items() if i not in known}
         for object_id, kind in unknown.items():
             log.warning("backend holds an object the store does not know", kind=kind, id=object_id)
@@ -80,10 +82,8 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
             gsnap = tx.group_snapshots.get(operation.subject_id)
             volumes = tx.volumes.find(group_id=group.id) if group else []
             snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id) if gsnap else []
-        cg = (group or gsnap) is not None and (
-            (group.group_type_id if group else gsnap.group_type_id if gsnap else "")
-            == self.cg_type_id
-        )
+        subject = group or gsnap
+        cg = subject is not None and subject.group_type_id == self.cg_type_id
         if operation.kind == "delete_group" and group is not None:
             self.run_delete_group(group, volumes, journal, cg)
         elif operation.kind == "delete_group_snapshot" and gsnap is not None:

@@ -57,8 +57,8 @@ class VolumesMixin(Core):
             validation.size_bytes(size_bytes, "size_bytes")
         with self.checked_mutation() as (tx, pool):
             vtype = self._type_for_new_volume(tx, volume_type)
-            source_size = self._source_size(tx, snapshot_id, volume_id)
-            size = self.backend.round_size(max(size_bytes, source_size))
+            source = self._source(tx, snapshot_id, volume_id)
+            size = self.backend.round_size(max(size_bytes, source.size_bytes if source else 0))
             group_id = self._group_for_new_volume(tx, group, vtype.id) if group else None
             existing = tx.volumes.by_name(name)
             if existing is not None:
@@ -85,7 +85,6 @@ class VolumesMixin(Core):
                 source_volume_id=volume_id or None,
             )
             tx.volumes.add(volume)
-            source = self._source(tx, snapshot_id, volume_id)
         self.notify()
         try:
             update = self._backend_create(volume, source)
@@ -114,26 +113,20 @@ class VolumesMixin(Core):
             )
         return default
 
-    def _source_size(self, tx: Transaction, snapshot_id: str, volume_id: str) -> int:
+    def _source(
+        self, tx: Transaction, snapshot_id: str, volume_id: str
+    ) -> Snapshot | Volume | None:
+        """The snapshot or volume a new volume is made from, checked usable; None if none."""
         if snapshot_id:
             snap = self.snapshot(tx, snapshot_id)
             if snap.status is not SnapshotStatus.AVAILABLE:
                 raise FailedPrecondition(f"{describe(snap)} is {snap.status}, not available")
-            return snap.size_bytes
+            return snap
         if volume_id:
             src = self.volume(tx, volume_id)
             if src.status not in USABLE:
                 raise FailedPrecondition(f"{describe(src)} is {src.status}, not available")
-            return src.size_bytes
-        return 0
-
-    def _source(
-        self, tx: Transaction, snapshot_id: str, volume_id: str
-    ) -> Snapshot | Volume | None:
-        if snapshot_id:
-            return self.snapshot(tx, snapshot_id)
-        if volume_id:
-            return self.volume(tx, volume_id)
+            return src
         return None
 
     def _group_for_new_volume(self, tx: Transaction, ref: str, volume_type_id: str) -> str:

@@ -49,6 +49,17 @@ def wait_serving(timeout: float = 120) -> str:
     return status
 
 
+def kill_and_wait_restarted(timeout: float = 180) -> str:
+    """SIGKILL every process of cohortd's unit, as a crash or the OOM killer would; wait until
+    systemd has started a new main process, and that one's health status."""
+    before = unit_property("MainPID")
+    sh("systemctl", "kill", "--signal=KILL", UNIT)
+    deadline = time.monotonic() + timeout
+    while unit_property("MainPID") in (before, "0") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return wait_serving(timeout=max(1.0, deadline - time.monotonic()))
+
+
 def channel() -> grpc.Channel:
     """A channel to cohortd over its unix socket."""
     return grpc.insecure_channel(f"unix://{SOCKET}")

@@ -6,7 +6,15 @@ import os
 import uuid
 from pathlib import Path
 
-from .helpers import UNIT, create_volume, delete_volume, sh, unit_property, wait_serving
+from .helpers import (
+    UNIT,
+    create_volume,
+    delete_volume,
+    kill_and_wait_restarted,
+    sh,
+    unit_property,
+    wait_serving,
+)
 
 
 def test_unit_is_the_checkouts(cohortd: None) -> None:
@@ -34,6 +42,14 @@ def test_restart_keeps_serving(cohortd: None) -> None:
     assert unit_property("ActiveState") == "active"
     assert int(unit_property("MainPID")) != before
     assert wait_serving() == "SERVING"
+
+
+def test_comes_back_after_every_kill(cohortd: None) -> None:
+    """systemd restarts cohortd however often it is killed: no start limit leaves a storage
+    node without its daemon (the 6th kill is one past systemd's default burst of 5)."""
+    for _ in range(6):
+        assert kill_and_wait_restarted() == "SERVING"
+        assert unit_property("ActiveState") == "active"
 
 
 def test_lvm_scans_only_the_pool_pvs() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,9 +100,31 @@ def populate(tag: str) -> dict[str, str]:
     return sums
 
 
-def reboot_and_compare(sums: dict[str, str]) -> None:
+def reboot_from_inside() -> None:
+    """`systemctl reboot` in the guest, as an operator types it; then wait as they would: until
+    the guest answers with a new boot id and cohortd's unit is active (READY=1: serving)."""
+    boot_id = guest("cat", "/proc/sys/kernel/random/boot_id").strip()
+    subprocess.run([TESTBED, "exec", "--", "systemctl", "reboot"], timeout=60, check=False)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        probe = subprocess.run(
+            [TESTBED, "exec", "--", "sh", "-c", "cat /proc/sys/kernel/random/boot_id; "
+             "systemctl is-active cohortd"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        answer = probe.stdout.split()
+        if len(answer) == 2 and answer[0] != boot_id and answer[1] == "active":
+            return
+        time.sleep(5)
+    pytest.fail("the guest or cohortd did not come back after `systemctl reboot`")
+
+
+def reboot_and_compare(sums: dict[str, str], *, inside: bool = False) -> None:
     before = inventory()
-    run_testbed("reboot", timeout=900)
+    if inside:
+        reboot_from_inside()
+    else:
+        run_testbed("reboot", timeout=900)
     assert inventory() == before
     for path, digest in sums.items():
         assert checksum(path) == digest
@@ -133,5 +156,5 @@ def test_reboot_with_the_embedded_default(booted: None) -> None:
     loops = guest("losetup", "--list", "--noheadings", "-O", "BACK-FILE")
     assert "/var/lib/cohort/" in loops
     sums = populate("emb")
-    reboot_and_compare(sums)
+    reboot_and_compare(sums, inside=True)
     assert "/var/lib/cohort/" in guest("losetup", "--list", "--noheadings", "-O", "BACK-FILE")

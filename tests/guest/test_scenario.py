@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -284,50 +284,108 @@ def test_restart_keeps_every_object(api: Client, names: str) -> None:
     delete_all(api)
 
 
+def kill_during(call: Callable[[], object], reached: Callable[[], bool]) -> None:
+    """Run `call` in a thread; once `reached()` (or the call is over), SIGKILL cohortd's unit;
+    wait until systemd has it SERVING again."""
+
+    def run() -> None:
+        with contextlib.suppress(grpc.RpcError):  # the call dies with the daemon, or completes
+            call()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not reached() and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert kill_and_wait_restarted() == "SERVING"
+    thread.join(timeout=120)
+
+
+def sources_intact(api: Client, sources: dict[str, bytes]) -> None:
+    for volume_id, data in sources.items():
+        vol = api.volume(volume_id)
+        assert vol.status == c.VOLUME_STATUS_AVAILABLE
+        assert read(vol.device_path, 0, 64 * MiB) == data
+
+
 @pytest.mark.parametrize("point", ["first LV", "first gate"])
 def test_kill_mid_create_is_reconciled(api: Client, names: str, point: str) -> None:
     """kill -9 while a clone of a group is being made (after its first LV, or after the LVs
     when the gates are being made): at restart every LV belongs to an object, the source is
     untouched, and the clone either completed or is in error with no backing left."""
     group = make_group(api, f"k-{names}", count=4)
-    sources = [api.volume(v) for v in group.volume_ids]
-    source_data = {v.id: read(v.device_path, 0, 64 * MiB) for v in sources}
+    sources = {v: read(api.volume(v).device_path, 0, 64 * MiB) for v in group.volume_ids}
     known_lvs, known_gates = set(cohort_lvs()), gates()
-
-    def started() -> bool:
-        return set(cohort_lvs()) != known_lvs if point == "first LV" else gates() != known_gates
-
-    def create() -> None:
-        with contextlib.suppress(grpc.RpcError):  # the call dies with the daemon, or completes
-            api.groups.CreateGroupFromSource(
-                g_pb.CreateGroupFromSourceRequest(name=f"kc-{names}", source_group_id=group.id)
-            )
-
-    thread = threading.Thread(target=create)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not started() and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    assert kill_and_wait_restarted() == "SERVING"
-    thread.join(timeout=120)
-
-    objects, held = api.everything(), cohort_lvs()
-    assert set(held) <= set(objects), "an LV with no object after the restart"
-    for vol in sources:
-        assert api.volume(vol.id).status == c.VOLUME_STATUS_AVAILABLE
-        assert read(vol.device_path, 0, 64 * MiB) == source_data[vol.id]
+    kill_during(
+        lambda: api.groups.CreateGroupFromSource(
+            g_pb.CreateGroupFromSourceRequest(name=f"kc-{names}", source_group_id=group.id)
+        ),
+        lambda: set(cohort_lvs()) != known_lvs if point == "first LV" else gates() != known_gates,
+    )
+    held = cohort_lvs()
+    assert set(held) <= set(api.everything()), "an LV with no object after the restart"
+    sources_intact(api, sources)
     listed = api.groups.ListGroups(g_pb.ListGroupsRequest()).groups
     (clone,) = [g for g in listed if g.id != group.id]
     members = [api.volume(v) for v in clone.volume_ids]
     if clone.status == c.GROUP_STATUS_AVAILABLE:
         for vol in members:
             assert vol.status == c.VOLUME_STATUS_AVAILABLE
-            assert read(vol.device_path, 0, 64 * MiB) == source_data[vol.source_volume_id]
+            assert read(vol.device_path, 0, 64 * MiB) == sources[vol.source_volume_id]
     else:
         assert clone.status == c.GROUP_STATUS_ERROR
         for vol in members:
             assert vol.status == c.VOLUME_STATUS_ERROR and vol.id not in held
     delete_all(api)
+    assert cohort_lvs() == {} and gates() == set()
+
+
+def test_kill_mid_group_snapshot_is_reconciled(api: Client, names: str) -> None:
+    """kill -9 after the first snapshot LV of a group snapshot: the group and its data are
+    untouched; the group snapshot is whole and available, or in error with no LV left."""
+    group = make_group(api, f"ks-{names}", count=4)
+    sources = {v: read(api.volume(v).device_path, 0, 64 * MiB) for v in group.volume_ids}
+    known_lvs = set(cohort_lvs())
+    kill_during(
+        lambda: api.group_snapshots.CreateGroupSnapshot(
+            gs_pb.CreateGroupSnapshotRequest(group_id=group.id, name=f"ks-{names}")
+        ),
+        lambda: set(cohort_lvs()) != known_lvs,
+    )
+    held = cohort_lvs()
+    assert set(held) <= set(api.everything()), "an LV with no object after the restart"
+    sources_intact(api, sources)
+    assert api.groups.GetGroup(g_pb.GetGroupRequest(group_id=group.id)).status == (
+        c.GROUP_STATUS_AVAILABLE
+    )
+    (gs,) = api.group_snapshots.ListGroupSnapshots(
+        gs_pb.ListGroupSnapshotsRequest()
+    ).group_snapshots
+    snaps = [
+        api.snapshots.GetSnapshot(s_pb.GetSnapshotRequest(snapshot_id=i)) for i in gs.snapshot_ids
+    ]
+    if gs.status == c.SNAPSHOT_STATUS_AVAILABLE:
+        assert len(snaps) == 4 and all(s.status == c.SNAPSHOT_STATUS_AVAILABLE for s in snaps)
+        assert all(s.id in held for s in snaps)
+    else:
+        assert gs.status == c.SNAPSHOT_STATUS_ERROR
+        assert all(s.status == c.SNAPSHOT_STATUS_ERROR and s.id not in held for s in snaps)
+    delete_all(api)
+    assert cohort_lvs() == {} and gates() == set()
+
+
+def test_kill_mid_delete_with_volumes_rolls_forward(api: Client, names: str) -> None:
+    """kill -9 once the first LV of a group being deleted with its volumes is gone: at restart
+    the delete is finished: no group, no volume, no LV, no gate."""
+    group = make_group(api, f"kd-{names}", count=4)
+    ours = set(group.volume_ids)
+    kill_during(
+        lambda: api.groups.DeleteGroup(
+            g_pb.DeleteGroupRequest(group_id=group.id, delete_volumes=True)
+        ),
+        lambda: not ours <= set(cohort_lvs()),
+    )
+    assert api.everything() == {}
     assert cohort_lvs() == {} and gates() == set()
 
 

@@ -1,0 +1,109 @@
+"""kill -9 cohortd at a sweep of moments during each multi-step operation, in the guest.
+
+The guest suite kills at a few observable points (first LV, first gate); this sweeps time
+instead: for each operation and each delay, a fresh group of four volumes with data, the call
+in a thread, SIGKILL to the unit after the delay, then what the restart left: cohortd SERVING,
+every LV owned by an object, the statuses, and a delete of everything leaving no LV and no gate.
+
+    vagrant/testbed exec -- 'cd /src && /opt/cohort/bin/python -m tests.guest.sweep_kills 0.3 1.2'
+
+(arguments: the delays in seconds; 0.3 1.2 2.5 by default).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from tests.guest.helpers import channel
+from tests.guest.test_scenario import (
+    Client,
+    cohort_lvs,
+    delete_all,
+    g_pb,
+    gates,
+    gs_pb,
+    kill_during,
+    make_group,
+)
+
+Operation = Callable[[Client, g_pb.Group, str], object]
+
+
+def first_group_snapshot(api: Client) -> gs_pb.GroupSnapshot:
+    listed = api.group_snapshots.ListGroupSnapshots(gs_pb.ListGroupSnapshotsRequest())
+    return listed.group_snapshots[0]
+
+
+OPERATIONS: dict[str, tuple[bool, Operation]] = {
+    # name: (needs a group snapshot first, the call)
+    "create group snapshot": (
+        False,
+        lambda api, group, tag: api.group_snapshots.CreateGroupSnapshot(
+            gs_pb.CreateGroupSnapshotRequest(group_id=group.id, name=f"gs-{tag}")
+        ),
+    ),
+    "clone group": (
+        False,
+        lambda api, group, tag: api.groups.CreateGroupFromSource(
+            g_pb.CreateGroupFromSourceRequest(name=f"c-{tag}", source_group_id=group.id)
+        ),
+    ),
+    "group from group snapshot": (
+        True,
+        lambda api, group, tag: api.groups.CreateGroupFromSource(
+            g_pb.CreateGroupFromSourceRequest(
+                name=f"f-{tag}", group_snapshot_id=first_group_snapshot(api).id
+            )
+        ),
+    ),
+    "delete group snapshot": (
+        True,
+        lambda api, group, tag: api.group_snapshots.DeleteGroupSnapshot(
+            gs_pb.DeleteGroupSnapshotRequest(group_snapshot_id=first_group_snapshot(api).id)
+        ),
+    ),
+    "delete group with volumes": (
+        False,
+        lambda api, group, tag: api.groups.DeleteGroup(
+            g_pb.DeleteGroupRequest(group_id=group.id, delete_volumes=True)
+        ),
+    ),
+}
+
+
+def sweep(name: str, needs_snapshot: bool, operation: Operation, delay: float, tag: str) -> bool:
+    with channel() as ch:
+        api = Client(ch)
+        group = make_group(api, f"sweep-{tag}", count=4)
+        if needs_snapshot:
+            OPERATIONS["create group snapshot"][1](api, group, f"pre-{tag}")
+        start = time.monotonic()
+        kill_during(lambda: operation(api, group, tag), lambda: time.monotonic() - start >= delay)
+    with channel() as ch:
+        api = Client(ch)
+        statuses = sorted(api.everything().values())
+        orphans = set(cohort_lvs()) - set(api.everything())
+        delete_all(api)
+        left = (cohort_lvs(), gates())
+    ok = not orphans and left == ({}, set())
+    print(
+        f"{name:26} kill after {delay:4.1f}s: statuses {statuses} orphan LVs {len(orphans)} "
+        f"left after delete {left} {'ok' if ok else 'FAILED'}",
+        flush=True,
+    )
+    return ok
+
+
+def main(delays: list[float]) -> int:
+    results = [
+        sweep(name, needs_snapshot, operation, delay, f"{i}-{j}")
+        for i, (name, (needs_snapshot, operation)) in enumerate(OPERATIONS.items())
+        for j, delay in enumerate(delays)
+    ]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main([float(a) for a in sys.argv[1:]] or [0.3, 1.2, 2.5]))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import grpc
+import pytest
+
 from cohort.v1 import (
     common_pb2,
     group_snapshots_pb2,
@@ -13,6 +16,13 @@ from tests.api.conftest import Api
 
 MIB = 1024**2
 CONSISTENT = {"consistent_group_snapshot_enabled": "<is> True"}
+
+
+def code_of(call: object, request: object) -> grpc.StatusCode:
+    """The status code `call(request)` fails with (the test fails if it does not fail)."""
+    with pytest.raises(grpc.RpcError) as info:
+        call(request)  # type: ignore[operator]
+    return info.value.code()
 
 
 def types(api: Api) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-import pytest
 
 from cohort.v1 import common_pb2 as c
 from cohort.v1 import consistency_groups_pb2 as cg_pb
@@ -13,14 +12,9 @@ from cohort.v1 import types_pb2 as t_pb
 from cohort.v1 import volumes_pb2 as v_pb
 from tests.api import scenario
 from tests.api.conftest import Api
+from tests.api.scenario import code_of
 
 CODE = grpc.StatusCode
-
-
-def code_of(call: object, request: object) -> grpc.StatusCode:
-    with pytest.raises(grpc.RpcError) as info:
-        call(request)  # type: ignore[operator]
-    return info.value.code()  # type: ignore[no-any-return]
 
 
 def make_cg(api: Api, name: str = "cg1") -> cg_pb.ConsistencyGroup:

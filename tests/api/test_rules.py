@@ -13,15 +13,10 @@ from cohort.v1 import types_pb2 as t_pb
 from cohort.v1 import volumes_pb2 as v_pb
 from tests.api import scenario
 from tests.api.conftest import GIB, Api
+from tests.api.scenario import code_of
 
 MIB = scenario.MIB
 CODE = grpc.StatusCode
-
-
-def code_of(call: object, request: object) -> grpc.StatusCode:
-    with pytest.raises(grpc.RpcError) as info:
-        call(request)  # type: ignore[operator]
-    return info.value.code()  # type: ignore[no-any-return]
 
 
 def volume(

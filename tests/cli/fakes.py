@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.message import Message
@@ -39,7 +39,7 @@ SERVICES = [
     (capabilities_pb2, capabilities_pb2_grpc, "Capabilities"),
 ]
 
-Reply = Message | grpc.StatusCode | Callable[[Any], Any]
+Reply: TypeAlias = Message | grpc.StatusCode | Callable[[Any], Any]
 
 
 class Backend:

@@ -17,7 +17,9 @@ from .fakes import Cli, Server
 GiB = 1 << 30
 
 
-def volume(n: int, status: int = common_pb2.VOLUME_STATUS_AVAILABLE) -> volumes_pb2.Volume:
+def volume(
+    n: int, status: common_pb2.VolumeStatus.ValueType = common_pb2.VOLUME_STATUS_AVAILABLE
+) -> volumes_pb2.Volume:
     return volumes_pb2.Volume(
         id=f"vol-{n}",
         name=f"volume{n}",
@@ -69,7 +71,10 @@ def test_show_is_a_property_table_with_sizes_in_bytes(cli: Cli, server: Server) 
 
 def test_multi_valued_cells_take_one_line_each(cli: Cli, server: Server) -> None:
     server.backend.replies["GetConsistencyGroup"] = consistency_groups_pb2.ConsistencyGroup(
-        id="cg-1", name="mycg1", volume_ids=["vol-a", "vol-b"], status=8
+        id="cg-1",
+        name="mycg1",
+        volume_ids=["vol-a", "vol-b"],
+        status=common_pb2.GROUP_STATUS_IN_USE,
     )
     out = cli("consisgroup-show", "mycg1").out
     assert "| volume_ids      | vol-a" in out

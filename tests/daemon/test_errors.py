@@ -35,7 +35,10 @@ def rpc_error(call: object, request: object) -> grpc.RpcError:
     ],
 )
 def test_every_error_class_maps_to_its_code(
-    daemon: Daemon, monkeypatch: pytest.MonkeyPatch, error: type[Exception], code: grpc.StatusCode
+    daemon: Daemon,
+    monkeypatch: pytest.MonkeyPatch,
+    error: type[errors.CohortError],
+    code: grpc.StatusCode,
 ) -> None:
     def fail(ref: str) -> None:
         raise error(f"volume type {ref!r}: it went wrong")

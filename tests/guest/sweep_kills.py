@@ -16,17 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 
+from cohort.v1 import group_snapshots_pb2 as gs_pb
+from cohort.v1 import groups_pb2 as g_pb
 from tests.guest.helpers import channel
-from tests.guest.test_scenario import (
-    Client,
-    cohort_lvs,
-    delete_all,
-    g_pb,
-    gates,
-    gs_pb,
-    kill_during,
-    make_group,
-)
+from tests.guest.test_scenario import Client, cohort_lvs, delete_all, gates, kill_during, make_group
 
 Operation = Callable[[Client, g_pb.Group, str], object]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -278,13 +279,14 @@ def test_exclude(store: SqlStore) -> None:
 
 @pytest.mark.parametrize("attribute", ["nope", "seq", "extra", "volume_type_ids", "_sa"])
 def test_bad_filter_attributes_raise_value_error(store: SqlStore, attribute: str) -> None:
+    bad: dict[str, Any] = {attribute: "x"}
     with store.transaction() as tx:
         with pytest.raises(ValueError):
-            tx.groups.find(**{attribute: "x"})
+            tx.groups.find(**bad)
         with pytest.raises(ValueError):
             tx.groups.count(exclude={attribute: "x"})
         with pytest.raises(ValueError):
-            tx.groups.page(5, "", **{attribute: "x"})
+            tx.groups.page(5, "", **bad)
 
 
 def test_json_attributes_are_not_filters(store: SqlStore) -> None:

@@ -49,11 +49,13 @@ def wait_serving(timeout: float = 120) -> str:
     return status
 
 
-def kill_and_wait_restarted(timeout: float = 180) -> str:
-    """SIGKILL every process of cohortd's unit, as a crash or the OOM killer would; wait until
-    systemd has started a new main process, and that one's health status."""
+def kill_and_wait_restarted(whom: str = "all", timeout: float = 180) -> str:
+    """SIGKILL cohortd's unit: every process of it ("all", as the OOM killer or a power cut
+    would leave it) or only cohortd itself ("main", as `kill -9 $(pidof cohortd)`: a running
+    lvm child finishes its command first); wait until systemd has started a new main process,
+    and that one's health status."""
     before = unit_property("MainPID")
-    sh("systemctl", "kill", "--signal=KILL", UNIT)
+    sh("systemctl", "kill", f"--kill-whom={whom}", "--signal=KILL", UNIT)
     deadline = time.monotonic() + timeout
     while unit_property("MainPID") in (before, "0") and time.monotonic() < deadline:
         time.sleep(0.2)

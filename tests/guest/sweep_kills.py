@@ -7,11 +7,13 @@ every LV owned by an object, the statuses, and a delete of everything leaving no
 
     vagrant/testbed exec -- 'cd /src && /opt/cohort/bin/python -m tests.guest.sweep_kills 0.3 1.2'
 
-(arguments: the delays in seconds; 0.3 1.2 2.5 by default).
+(arguments: the delays in seconds, 0.3 1.2 2.5 by default; `--whom main` kills cohortd alone,
+leaving its running lvm child to finish its command, instead of the whole unit).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import Counter
@@ -86,14 +88,18 @@ def census(api: Client) -> str:
     return ", ".join(f"{what} x{n}" for what, n in sorted(found.items()))
 
 
-def sweep(name: str, needs_snapshot: bool, operation: Operation, delay: float, tag: str) -> bool:
+def sweep(
+    name: str, needs_snapshot: bool, operation: Operation, delay: float, whom: str, tag: str
+) -> bool:
     with channel() as ch:
         api = Client(ch)
         group = make_group(api, f"sweep-{tag}", count=4)
         if needs_snapshot:
             OPERATIONS["create group snapshot"][1](api, group, f"pre-{tag}")
         start = time.monotonic()
-        kill_during(lambda: operation(api, group, tag), lambda: time.monotonic() - start >= delay)
+        kill_during(
+            lambda: operation(api, group, tag), lambda: time.monotonic() - start >= delay, whom
+        )
     with channel() as ch:
         api = Client(ch)
         statuses = census(api)
@@ -109,14 +115,20 @@ def sweep(name: str, needs_snapshot: bool, operation: Operation, delay: float, t
     return ok
 
 
-def main(delays: list[float]) -> int:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("delays", nargs="*", type=float, default=[0.3, 1.2, 2.5])
+    parser.add_argument(
+        "--whom", choices=["all", "main"], default="all", help="kill the whole unit, or cohortd"
+    )
+    args = parser.parse_args()
     results = [
-        sweep(name, needs_snapshot, operation, delay, f"{i}-{j}")
+        sweep(name, needs_snapshot, operation, delay, args.whom, f"{i}-{j}")
         for i, (name, (needs_snapshot, operation)) in enumerate(OPERATIONS.items())
-        for j, delay in enumerate(delays)
+        for j, delay in enumerate(args.delays)
     ]
     return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main([float(a) for a in sys.argv[1:]] or [0.3, 1.2, 2.5]))
+    sys.exit(main())

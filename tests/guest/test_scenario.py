@@ -284,9 +284,9 @@ def test_restart_keeps_every_object(api: Client, names: str) -> None:
     delete_all(api)
 
 
-def kill_during(call: Callable[[], object], reached: Callable[[], bool]) -> None:
-    """Run `call` in a thread; once `reached()` (or the call is over), SIGKILL cohortd's unit;
-    wait until systemd has it SERVING again."""
+def kill_during(call: Callable[[], object], reached: Callable[[], bool], whom: str = "all") -> None:
+    """Run `call` in a thread; once `reached()` (or the call is over), SIGKILL cohortd's unit
+    (`whom`: see kill_and_wait_restarted); wait until systemd has it SERVING again."""
 
     def run() -> None:
         with contextlib.suppress(grpc.RpcError):  # the call dies with the daemon, or completes
@@ -297,7 +297,7 @@ def kill_during(call: Callable[[], object], reached: Callable[[], bool]) -> None
     deadline = time.monotonic() + 60
     while not reached() and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.05)
-    assert kill_and_wait_restarted() == "SERVING"
+    assert kill_and_wait_restarted(whom) == "SERVING"
     thread.join(timeout=120)
 
 
@@ -308,11 +308,14 @@ def sources_intact(api: Client, sources: dict[str, bytes]) -> None:
         assert read(vol.device_path, 0, 64 * MiB) == data
 
 
-@pytest.mark.parametrize("point", ["first LV", "first gate"])
-def test_kill_mid_create_is_reconciled(api: Client, names: str, point: str) -> None:
+@pytest.mark.parametrize(
+    ("point", "whom"), [("first LV", "all"), ("first gate", "all"), ("first LV", "main")]
+)
+def test_kill_mid_create_is_reconciled(api: Client, names: str, point: str, whom: str) -> None:
     """kill -9 while a clone of a group is being made (after its first LV, or after the LVs
-    when the gates are being made): at restart every LV belongs to an object, the source is
-    untouched, and the clone either completed or is in error with no backing left."""
+    when the gates are being made; the whole unit, or cohortd alone while its lvm child runs
+    on): at restart every LV belongs to an object, the source is untouched, and the clone
+    either completed or is in error with no backing left."""
     group = make_group(api, f"k-{names}", count=4)
     sources = {v: read(api.volume(v).device_path, 0, 64 * MiB) for v in group.volume_ids}
     known_lvs, known_gates = set(cohort_lvs()), gates()
@@ -321,6 +324,7 @@ def test_kill_mid_create_is_reconciled(api: Client, names: str, point: str) -> N
             g_pb.CreateGroupFromSourceRequest(name=f"kc-{names}", source_group_id=group.id)
         ),
         lambda: set(cohort_lvs()) != known_lvs if point == "first LV" else gates() != known_gates,
+        whom,
     )
     held = cohort_lvs()
     assert set(held) <= set(api.everything()), "an LV with no object after the restart"

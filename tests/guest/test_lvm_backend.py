@@ -244,7 +244,8 @@ def test_group_snapshot_and_group_from_source_batched(
     assert not any(os.path.exists(f"/dev/mapper/cohort-gate-{v.id}") for v in new)
     backend.delete_group_snapshot(gs, snaps, Journal())
     backend.delete_group(group, vols, Journal())
-    assert not set(backend.inventory()) & {x.id for x in [*vols, *new]} | {s.id for s in snaps}
+    made = {v.id for v in [*vols, *new]} | {s.id for s in snaps}
+    assert not set(backend.inventory()) & made
 
 
 def test_suspended_gate_does_not_hang_lvm(backend: LvmBackend, loop_vg: tuple[str, str]) -> None:

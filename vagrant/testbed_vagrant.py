@@ -165,10 +165,6 @@ def insecure_key(run: tb.Run) -> str:
 
 
 def up(run: tb.Run) -> dict:
-    if run.running():
-        raise tb.TestbedError(
-            f"a guest of this checkout is already running ({run.dir}); run `down` first"
-        )
     tb.ensure_tools(tb.HOST_TOOLS)
     ensure_host()
     image = tb.ensure_image()

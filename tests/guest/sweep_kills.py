@@ -19,11 +19,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from cohort.v1 import common_pb2 as c
 from cohort.v1 import group_snapshots_pb2 as gs_pb
 from cohort.v1 import groups_pb2 as g_pb
-from cohort.v1 import snapshots_pb2 as s_pb
-from cohort.v1 import volumes_pb2 as v_pb
 from tests.guest.helpers import channel
 from tests.guest.test_scenario import Client, cohort_lvs, delete_all, gates, kill_during, make_group
 
@@ -72,20 +69,9 @@ OPERATIONS: dict[str, tuple[bool, Operation]] = {
 }
 
 
-def census(api: Client) -> str:
+def census(objects: dict[str, str]) -> str:
     """How many objects of each kind are in each status: "volume AVAILABLE x4, ..."."""
-    found: Counter[str] = Counter()
-    for v in api.volumes.ListVolumes(v_pb.ListVolumesRequest(page_size=1000)).volumes:
-        found[f"volume {c.VolumeStatus.Name(v.status).removeprefix('VOLUME_STATUS_')}"] += 1
-    for s in api.snapshots.ListSnapshots(s_pb.ListSnapshotsRequest(page_size=1000)).snapshots:
-        found[f"snapshot {c.SnapshotStatus.Name(s.status).removeprefix('SNAPSHOT_STATUS_')}"] += 1
-    for g in api.groups.ListGroups(g_pb.ListGroupsRequest(page_size=1000)).groups:
-        found[f"group {c.GroupStatus.Name(g.status).removeprefix('GROUP_STATUS_')}"] += 1
-    listed = api.group_snapshots.ListGroupSnapshots(gs_pb.ListGroupSnapshotsRequest())
-    for gs in listed.group_snapshots:
-        status = c.SnapshotStatus.Name(gs.status).removeprefix("SNAPSHOT_STATUS_")
-        found[f"group snapshot {status}"] += 1
-    return ", ".join(f"{what} x{n}" for what, n in sorted(found.items()))
+    return ", ".join(f"{what} x{n}" for what, n in sorted(Counter(objects.values()).items()))
 
 
 def sweep(
@@ -102,8 +88,9 @@ def sweep(
         )
     with channel() as ch:
         api = Client(ch)
-        statuses = census(api)
-        orphans = set(cohort_lvs()) - set(api.everything())
+        objects = api.everything()
+        statuses = census(objects)
+        orphans = set(cohort_lvs()) - set(objects)
         delete_all(api)
         left = (cohort_lvs(), gates())
     ok = not orphans and left == ({}, set())

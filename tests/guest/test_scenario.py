@@ -59,18 +59,21 @@ class Client:
         caps = self.capabilities.GetCapabilities(cap_pb.GetCapabilitiesRequest())
         return caps.pools[0]
 
-    def everything(self) -> dict[str, int]:
-        """id -> status of every volume, snapshot, group and group snapshot."""
+    def everything(self) -> dict[str, str]:
+        """id -> kind and status ("volume AVAILABLE") of every volume, snapshot, group and
+        group snapshot."""
         found = {}
         for v in self.volumes.ListVolumes(v_pb.ListVolumesRequest(page_size=1000)).volumes:
-            found[v.id] = v.status
+            found[v.id] = f"volume {c.VolumeStatus.Name(v.status).removeprefix('VOLUME_STATUS_')}"
         for s in self.snapshots.ListSnapshots(s_pb.ListSnapshotsRequest(page_size=1000)).snapshots:
-            found[s.id] = s.status
+            status = c.SnapshotStatus.Name(s.status).removeprefix("SNAPSHOT_STATUS_")
+            found[s.id] = f"snapshot {status}"
         for g in self.groups.ListGroups(g_pb.ListGroupsRequest(page_size=1000)).groups:
-            found[g.id] = g.status
+            found[g.id] = f"group {c.GroupStatus.Name(g.status).removeprefix('GROUP_STATUS_')}"
         gsl = self.group_snapshots.ListGroupSnapshots(gs_pb.ListGroupSnapshotsRequest())
         for gs in gsl.group_snapshots:
-            found[gs.id] = gs.status
+            status = c.SnapshotStatus.Name(gs.status).removeprefix("SNAPSHOT_STATUS_")
+            found[gs.id] = f"group snapshot {status}"
         return found
 
 

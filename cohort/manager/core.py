@@ -39,6 +39,7 @@ from cohort.errors import (
     FailedPrecondition,
     NotFound,
     ObjectBusy,
+    ResourceExhausted,
 )
 from cohort.manager import outcomes
 from cohort.manager.journal import Journal
@@ -235,6 +236,16 @@ class Core:
         )
         stats = replace(pool.stats, provisioned_bytes=provisioned)
         check_room(stats, self.policy, size_bytes, what)
+
+    def require_group_size(self, tx: Transaction, group: Group, adding: int, removing: int) -> None:
+        """A group holds at most `max_group_volumes` volumes ([backend] max_group_volumes)."""
+        limit = self.policy.max_group_volumes
+        size = tx.volumes.count(group_id=group.id) + adding - removing
+        if adding and size > limit:
+            raise ResourceExhausted(
+                f"group {group.name} would hold {size} volumes; at most {limit} "
+                "([backend] max_group_volumes)"
+            )
 
     @staticmethod
     def require_consistency(pool: Pool, group: Group, what: str) -> None:

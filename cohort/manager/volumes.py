@@ -164,6 +164,7 @@ class VolumesMixin(Core):
             raise FailedPrecondition(f"group {group.name} is {group.status}, not available")
         if volume_type_id not in group.volume_type_ids:
             raise FailedPrecondition(f"group {group.name} does not accept that volume type")
+        self.require_group_size(tx, group, 1, 0)
 
     def _backend_create(self, volume: Volume, source: Snapshot | Volume | None) -> VolumeUpdate:
         if isinstance(source, Snapshot):

@@ -6,11 +6,13 @@ import threading
 
 import pytest
 
+from cohort.domain.capabilities import CapabilityPolicy
 from cohort.domain.model import VolumeStatus
-from cohort.errors import FailedPrecondition, ObjectBusy
+from cohort.errors import FailedPrecondition, ObjectBusy, ResourceExhausted
 from cohort.manager import Manager
 from cohort.manager.reservations import Mode, Reservations
 from cohort.sim import SimBackend
+from cohort.store import SqlStore
 
 from .conftest import GIB
 
@@ -120,3 +122,23 @@ def test_rules_still_answer_failed_precondition_when_nothing_is_held(manager: Ma
     manager.create_snapshot(vol.id, "s1")
     with pytest.raises(FailedPrecondition, match="has snapshots"):
         manager.delete_volume(vol.id)
+
+
+def test_a_group_holds_at_most_max_group_volumes(store: SqlStore, sim: SimBackend) -> None:
+    manager = Manager(store, sim, CapabilityPolicy(max_group_volumes=2), host="h")
+    manager.create_volume_type("t", "", {})
+    manager.create_group_type("gt", "", {})
+    group = manager.create_group("g", "", "gt", ["t"])
+    manager.create_volume("a", GIB, "t", group="g")
+    loose = manager.create_volume("b", GIB, "t")
+    manager.update_group("g", add_volume_ids=[loose.id])
+    with pytest.raises(ResourceExhausted, match=r"at most 2 \(\[backend\] max_group_volumes\)"):
+        manager.create_volume("c", GIB, "t", group="g")
+    other = manager.create_volume("d", GIB, "t")
+    with pytest.raises(ResourceExhausted, match="would hold 3 volumes"):
+        manager.update_group("g", add_volume_ids=[other.id])
+    # Swapping one member for another keeps the size: allowed.
+    manager.update_group("g", add_volume_ids=[other.id], remove_volume_ids=[loose.id])
+    gsnap = manager.create_group_snapshot("g", "gs")
+    assert manager.create_group_from_source("g2", "", group_snapshot=gsnap.id)
+    assert manager.get_group(group.id).status.value == "available"

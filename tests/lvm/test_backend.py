@@ -11,7 +11,7 @@ import pytest
 from cohort.domain.backend import Step
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
 from cohort.errors import BackendError, FailedPrecondition, InvalidArgument, ResourceExhausted
-from cohort.lvm import backend as lb
+from cohort.lvm import volumes as lb
 from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import ObjectNotFound
 from cohort.lvm.shell import ShellBatchError

@@ -1,6 +1,7 @@
 """A guest reboot brings back the pool, the loop device (embedded default), the gates and every
-object, with their data; a power loss keeps every journal step recorded before it. Host-side: it drives `vagrant/testbed` (up, exec, reboot, down), so it
-runs only where a test-bed guest may be booted: `.ci/guest` sets COHORT_TESTBED_HOST=1.
+object, with their data; a power loss keeps every journal step recorded before it. Host-side: it
+drives `vagrant/testbed` (up, exec, reboot, down), so it runs only where a test-bed guest may be
+booted: `.ci/guest` sets COHORT_TESTBED_HOST=1.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 from cohort.v1 import common_pb2 as c
 from tests.answers import OK
+from tests.races.held import while_held
 from tests.races.race import TRIES, Racer, Rules, Side
 from tests.races.sides import (
     create_group,
@@ -46,18 +47,21 @@ def test_rename_against_create_of_that_name(world: World, racer: Racer) -> None:
         assert renamed is not None and (renamed.name == name) == out.a.ok
 
 
-#: kind -> (a Side creating one object of that kind, made in `world`; the settled status)
+#: kind -> (a Side creating one object of that kind, made in `world`; the settled status; the
+#: sim method that makes it)
 Maker = Callable[[World], Side]
-IDENTICAL: dict[str, tuple[Maker, int]] = {
-    "volume": (lambda w: create_volume(w.name("v")), c.VOLUME_STATUS_AVAILABLE),
+IDENTICAL: dict[str, tuple[Maker, int, str]] = {
+    "volume": (lambda w: create_volume(w.name("v")), c.VOLUME_STATUS_AVAILABLE, "create_volume"),
     "snapshot": (
         lambda w: create_snapshot(w.volume().id, w.name("s")),
         c.SNAPSHOT_STATUS_AVAILABLE,
+        "create_snapshot",
     ),
-    "group": (lambda w: create_group(w.name("g")), c.GROUP_STATUS_AVAILABLE),
+    "group": (lambda w: create_group(w.name("g")), c.GROUP_STATUS_AVAILABLE, "create_group"),
     "group snapshot": (
         lambda w: create_group_snapshot(w.group(members=1).id, w.name("gs")),
         c.SNAPSHOT_STATUS_AVAILABLE,
+        "create_group_snapshot",
     ),
 }
 
@@ -65,12 +69,24 @@ IDENTICAL: dict[str, tuple[Maker, int]] = {
 @pytest.mark.parametrize("kind", IDENTICAL)
 def test_identical_creates_get_the_one_object(world: World, racer: Racer, kind: str) -> None:
     """The second waits for the first and returns the same object, settled; never BUSY."""
-    make, settled = IDENTICAL[kind]
+    make, settled, _ = IDENTICAL[kind]
     for _ in range(TRIES):
         side = make(world)
         out = racer.race(side, side, Rules(a_first=(OK, OK), b_first=(OK, OK)))
         assert out.a.reply.id == out.b.reply.id
         assert out.a.reply.status == out.b.reply.status == settled
+
+
+@pytest.mark.parametrize("kind", IDENTICAL)
+def test_identical_create_waits_for_the_first(world: World, racer: Racer, kind: str) -> None:
+    """The first held inside the backend: the second waits for it, then gets its object."""
+    make, settled, method = IDENTICAL[kind]
+    side = make(world)
+    first, second = while_held(racer, side, method, side, waits=True)
+    assert first.ok and second.ok, f"{first}; {second}"
+    assert first.reply.id == second.reply.id
+    assert first.reply.status == second.reply.status == settled
+    assert not world.problems()
 
 
 #: kind -> a function making one object of that kind in `world`: (its delete, the ids a BUSY

@@ -14,7 +14,7 @@ from tests.races.race import Side
 from tests.races.world import GROUP_TYPE, SIZE, TIMEOUT, VOLUME_TYPE
 
 
-def _side(service: str, method: str, request: Message) -> Side:
+def rpc(service: str, method: str, request: Message) -> Side:
     """`method` of the stub `service` (e.g. "volumes", "CreateVolume") with `request`."""
     return Side(method, lambda s: getattr(getattr(s, service), method)(request, timeout=TIMEOUT))
 
@@ -33,34 +33,34 @@ def create_volume(
         request.snapshot_id = snapshot_id
     if volume_id:
         request.volume_id = volume_id
-    return _side("volumes", "CreateVolume", request)
+    return rpc("volumes", "CreateVolume", request)
 
 
 def extend_volume(volume_id: str, new_size_bytes: int) -> Side:
     request = v_pb.ExtendVolumeRequest(volume_id=volume_id, new_size_bytes=new_size_bytes)
-    return _side("volumes", "ExtendVolume", request)
+    return rpc("volumes", "ExtendVolume", request)
 
 
 def delete_volume(volume_id: str) -> Side:
     request = v_pb.DeleteVolumeRequest(volume_id=volume_id)
-    return _side("volumes", "DeleteVolume", request)
+    return rpc("volumes", "DeleteVolume", request)
 
 
 def create_snapshot(volume_id: str, name: str) -> Side:
     request = s_pb.CreateSnapshotRequest(volume_id=volume_id, name=name)
-    return _side("snapshots", "CreateSnapshot", request)
+    return rpc("snapshots", "CreateSnapshot", request)
 
 
 def delete_snapshot(snapshot_id: str) -> Side:
     request = s_pb.DeleteSnapshotRequest(snapshot_id=snapshot_id)
-    return _side("snapshots", "DeleteSnapshot", request)
+    return rpc("snapshots", "DeleteSnapshot", request)
 
 
 def create_group(name: str, description: str = "") -> Side:
     request = g_pb.CreateGroupRequest(
         name=name, description=description, group_type=GROUP_TYPE, volume_types=[VOLUME_TYPE]
     )
-    return _side("groups", "CreateGroup", request)
+    return rpc("groups", "CreateGroup", request)
 
 
 def update_group(
@@ -77,12 +77,12 @@ def update_group(
         name=name,
         description=description,
     )
-    return _side("groups", "UpdateGroup", request)
+    return rpc("groups", "UpdateGroup", request)
 
 
 def delete_group(group_id: str, delete_volumes: bool = True) -> Side:
     request = g_pb.DeleteGroupRequest(group_id=group_id, delete_volumes=delete_volumes)
-    return _side("groups", "DeleteGroup", request)
+    return rpc("groups", "DeleteGroup", request)
 
 
 def create_group_from_source(
@@ -93,14 +93,14 @@ def create_group_from_source(
         request.group_snapshot_id = group_snapshot_id
     if source_group_id:
         request.source_group_id = source_group_id
-    return _side("groups", "CreateGroupFromSource", request)
+    return rpc("groups", "CreateGroupFromSource", request)
 
 
 def create_group_snapshot(group_id: str, name: str) -> Side:
     request = gs_pb.CreateGroupSnapshotRequest(group_id=group_id, name=name)
-    return _side("group_snapshots", "CreateGroupSnapshot", request)
+    return rpc("group_snapshots", "CreateGroupSnapshot", request)
 
 
 def delete_group_snapshot(group_snapshot_id: str) -> Side:
     request = gs_pb.DeleteGroupSnapshotRequest(group_snapshot_id=group_snapshot_id)
-    return _side("group_snapshots", "DeleteGroupSnapshot", request)
+    return rpc("group_snapshots", "DeleteGroupSnapshot", request)

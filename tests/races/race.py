@@ -24,7 +24,7 @@ from tests.inprocess import Stubs
 from tests.races.world import World
 
 #: How many times each pair is raced (COHORT_RACE_TRIES).
-TRIES = int(os.environ.get("COHORT_RACE_TRIES", "24"))
+TRIES = int(os.environ.get("COHORT_RACE_TRIES", "20"))
 #: The backend's delay on the slowed tries, seconds.
 DELAY = 0.02
 

@@ -128,46 +128,51 @@ class World:
 
     # -- the invariant -----------------------------------------------------------------------
     def problems(self) -> list[str]:
-        """What breaks the invariant now (empty: nothing): every object settled, every
-        reference resolved, the pool's volumes, snapshots (with sizes) and groups exactly the
-        store's."""
-        with self.daemon.store.transaction(readonly=True) as tx:
-            volumes = tx.volumes.find()
-            snapshots = tx.snapshots.find()
-            groups = tx.groups.find()
-            group_snapshots = tx.group_snapshots.find()
-        self.group_ids.update(g.id for g in groups)
-        problems = [f"volume {v.id} {v.status}" for v in volumes if v.status not in SETTLED_VOLUME]
-        problems += [f"group {g.id} {g.status}" for g in groups if g.status not in SETTLED_GROUP]
-        snapshot_statuses = {s.id: s.status for s in snapshots}
-        snapshot_statuses.update((s.id, s.status) for s in group_snapshots)
-        problems += [
-            f"snapshot {i} {status}"
-            for i, status in snapshot_statuses.items()
-            if status is not SnapshotStatus.AVAILABLE
-        ]
-        group_ids = {g.id for g in groups}
-        volume_ids = {v.id for v in volumes}
-        problems += [
-            f"volume {v.id} in lost group {v.group_id}"
-            for v in volumes
-            if v.group_id and v.group_id not in group_ids
-        ]
-        problems += [
-            f"snapshot {s.id} of lost volume" for s in snapshots if s.volume_id not in volume_ids
-        ]
-        sim = self.daemon.sim
-        pool = {i: sim.volume_size(i) for i in sim.volume_ids() | sim.snapshot_ids()}
-        store = {v.id: v.size_bytes for v in volumes}
-        store.update((s.id, s.size_bytes) for s in snapshots)
-        problems += [
-            f"{i}: {pool.get(i)} bytes in the pool, {store.get(i)} in the store"
-            for i in sorted(pool.keys() | store.keys())
-            if pool.get(i) != store.get(i)
-        ]
-        problems += [
-            f"group {gid}: store {gid in group_ids}, pool {sim.has_group(gid)}"
-            for gid in sorted(self.group_ids)
-            if (gid in group_ids) != sim.has_group(gid)
-        ]
-        return problems
+        """What breaks the invariant now (empty: nothing); see `store_problems`."""
+        return store_problems(self.daemon, self.group_ids)
+
+
+def store_problems(daemon: Daemon, group_ids: set[str]) -> list[str]:
+    """What breaks the invariant in `daemon` now (empty: nothing): every object settled, every
+    reference resolved, the pool's volumes, snapshots (with sizes) and groups exactly the
+    store's. `group_ids` (groups that were ever made) gains the store's groups."""
+    with daemon.store.transaction(readonly=True) as tx:
+        volumes = tx.volumes.find()
+        snapshots = tx.snapshots.find()
+        groups = tx.groups.find()
+        group_snapshots = tx.group_snapshots.find()
+    in_store = {g.id for g in groups}
+    group_ids.update(in_store)
+    problems = [f"volume {v.id} {v.status}" for v in volumes if v.status not in SETTLED_VOLUME]
+    problems += [f"group {g.id} {g.status}" for g in groups if g.status not in SETTLED_GROUP]
+    snapshot_statuses = {s.id: s.status for s in snapshots}
+    snapshot_statuses.update((s.id, s.status) for s in group_snapshots)
+    problems += [
+        f"snapshot {i} {status}"
+        for i, status in snapshot_statuses.items()
+        if status is not SnapshotStatus.AVAILABLE
+    ]
+    volume_ids = {v.id for v in volumes}
+    problems += [
+        f"volume {v.id} in lost group {v.group_id}"
+        for v in volumes
+        if v.group_id and v.group_id not in in_store
+    ]
+    problems += [
+        f"snapshot {s.id} of lost volume" for s in snapshots if s.volume_id not in volume_ids
+    ]
+    sim = daemon.sim
+    pool = {i: sim.volume_size(i) for i in sim.volume_ids() | sim.snapshot_ids()}
+    store = {v.id: v.size_bytes for v in volumes}
+    store.update((s.id, s.size_bytes) for s in snapshots)
+    problems += [
+        f"{i}: {pool.get(i)} bytes in the pool, {store.get(i)} in the store"
+        for i in sorted(pool.keys() | store.keys())
+        if pool.get(i) != store.get(i)
+    ]
+    problems += [
+        f"group {gid}: store {gid in in_store}, pool {sim.has_group(gid)}"
+        for gid in sorted(group_ids)
+        if (gid in in_store) != sim.has_group(gid)
+    ]
+    return problems

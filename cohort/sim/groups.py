@@ -77,7 +77,7 @@ class SimGroups(SimPool):
         with self._lock:
             for number, volume in enumerate([*add_volumes, *remove_volumes], start=1):
                 if faults.fail_member == number:
-                    raise BackendError(
+                    raise faults.failure(
                         f"simulated failure in update_group on member #{number}: volume {volume.id}"
                     )
             for volume in add_volumes:
@@ -203,7 +203,7 @@ class SimGroups(SimPool):
                 try:
                     for number, work in enumerate(works, start=1):
                         if work.member is not None and faults.fail_member == work.member:
-                            raise BackendError(
+                            raise faults.failure(
                                 f"simulated failure in {method} on member #{work.member}: "
                                 f"{work.what}"
                             )

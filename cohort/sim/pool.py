@@ -79,7 +79,7 @@ class SimPool:
         with self._lock:
             faults = self._faults.for_method(method)
         if faults.raise_:
-            raise BackendError(f"simulated failure in {method}")
+            raise faults.failure(f"simulated failure in {method}")
         return faults
 
     # -- Backend: pool ----------------------------------------------------------------------

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
-from cohort.errors import BackendError, FailedPrecondition, InvalidArgument, ResourceExhausted
+from cohort.errors import (
+    BackendError,
+    Busy,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+)
 from cohort.lvm import volumes as lb
 from cohort.lvm.backend import LvmBackend
-from cohort.lvm.errors import ObjectNotFound
+from cohort.lvm.errors import NoSpace, ObjectNotFound
 from cohort.lvm.shell import ShellBatchError
 from tests.recorder import Recorder
 
 from .fakes import EXTENT, FakeSystem
 
-T = TypeVar("T")
 GiB = 1024**3
 
 
@@ -326,3 +330,80 @@ def test_a_group_of_a_thousand_in_one_journal_batch_per_call(
     backend.delete_group(group, new, journals[3])
     assert [(j.batches, len(j.recorded), len(j.done)) for j in journals] == [(1, 1000, 1000)] * 4
     assert set(backend.inventory()) == {v.id for v in vols}
+
+
+def _group_call(backend: LvmBackend, method: str) -> Callable[[], object]:
+    """`method` over a group of two volumes (and their snapshots, made beforehand)."""
+    vols = [vol() for _ in range(2)]
+    for v in vols:
+        backend.create_volume(v)
+    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
+    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
+    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
+    if method == "create_group_snapshot":
+        return lambda: backend.create_group_snapshot(gs, snaps, Recorder())
+    backend.create_group_snapshot(gs, snaps, Recorder())
+    if method == "create_group_from_src":
+        new = [vol(source_snapshot_id=s.id) for s in snaps]
+        return lambda: backend.create_group_from_src(group, new, Recorder(), group_snapshot=gs)
+    if method == "delete_group_snapshot":
+        return lambda: backend.delete_group_snapshot(gs, snaps, Recorder())
+    assert method == "delete_group"
+    return lambda: backend.delete_group(group, vols, Recorder())
+
+
+NO_SPACE = "  Insufficient free space: 256 extents needed, but only 0 available"
+IN_USE = "  Logical volume vg0/x in use."
+DM_BUSY = "device-mapper: remove ioctl on x failed: Device or resource busy"
+
+
+@pytest.mark.parametrize(
+    ("method", "command", "stderr", "error"),
+    [
+        ("create_group_snapshot", ("lvm", "lvcreate"), NO_SPACE, NoSpace),
+        ("create_group_from_src", ("lvm", "lvcreate"), NO_SPACE, NoSpace),
+        ("create_group_from_src", ("dmsetup", "create"), DM_BUSY, Busy),
+        ("delete_group_snapshot", ("lvm", "lvremove"), IN_USE, Busy),
+        ("delete_group", ("lvm", "lvremove"), IN_USE, Busy),
+        ("delete_group", ("dmsetup", "remove"), DM_BUSY, Busy),
+    ],
+)
+def test_group_calls_keep_the_classified_error(
+    backend: LvmBackend,
+    fake: FakeSystem,
+    method: str,
+    command: tuple[str, str],
+    stderr: str,
+    error: type[Exception],
+) -> None:
+    """The error the adapter classified reaches the caller as it is, not flattened."""
+    call = _group_call(backend, method)
+    fake.fail = lambda argv: stderr if tuple(argv[:2]) == command else None
+    with pytest.raises(error) as info:
+        call()
+    assert type(info.value) is error
+
+
+@pytest.mark.parametrize("method", ["create_group_snapshot", "create_group_from_src"])
+def test_group_creates_refuse_a_full_pool_with_no_space(
+    backend: LvmBackend, fake: FakeSystem, method: str
+) -> None:
+    call = _group_call(backend, method)
+    fake.data_percent = 95.0
+    with pytest.raises(NoSpace):
+        call()
+
+
+def test_group_calls_keep_the_not_found_error(backend: LvmBackend, fake: FakeSystem) -> None:
+    ghost = vol()
+    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
+    with pytest.raises(ObjectNotFound):
+        backend.update_group(group, [ghost], [])
+    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
+    with pytest.raises(ObjectNotFound):
+        backend.create_group_snapshot(
+            gs, [Snapshot(name="s", volume_id=ghost.id, size_bytes=GiB)], Recorder()
+        )
+    orphan = vol(source_snapshot_id=Snapshot(name="s", volume_id=ghost.id, size_bytes=GiB).id)
+    with pytest.raises(ObjectNotFound):
+        backend.create_group_from_src(group, [orphan], Recorder(), group_snapshot=gs)

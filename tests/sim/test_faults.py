@@ -12,7 +12,7 @@ from cohort.domain.backend import GroupResult, MemberUpdate, ModelUpdate, Step
 from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
 from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash
-from cohort.sim.faults import GROUP_METHODS, METHODS, VOLUME_METHODS
+from cohort.sim.faults import ERRORS, GROUP_METHODS, METHODS, VOLUME_METHODS
 from tests.recorder import Recorder
 
 from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
@@ -34,6 +34,7 @@ def test_parse_from_toml() -> None:
         member_updates = false
         fail_member = 2
         crash_at_step = 3
+        error = "busy"
 
         [backend.sim.faults.create_volume]
         raise = true
@@ -49,6 +50,7 @@ def test_parse_from_toml() -> None:
         member_updates=False,
         fail_member=2,
         crash_at_step=3,
+        error="busy",
     )
     assert sim.faults.for_method("create_volume") == MethodFaults(raise_=True)
     assert sim.faults.for_method("delete_volume") == MethodFaults()
@@ -81,6 +83,7 @@ def test_from_config_defaults() -> None:
         ({"faults": {"delete_group": {"member_updates": "no"}}}, "member_updates must be true"),
         ({"faults": {"delete_group": {"fail_member": 0}}}, "fail_member must be a positive"),
         ({"faults": {"delete_group": {"crash_at_step": True}}}, "crash_at_step must be a positive"),
+        ({"faults": {"delete_group": {"error": "full"}}}, "error must be one of backend, no_space"),
         ({"faults": {"delete_group": {"model_status": "broken"}}}, "model_status must be one of"),
         (
             {"faults": {"create_group_snapshot": {"member_status": "in-use"}}},
@@ -104,12 +107,12 @@ def test_fault_plan_rejects_unknown_methods() -> None:
 # -- volume methods -------------------------------------------------------------------------
 
 
-def _call_volume_method(sim: SimBackend, method: str) -> None:
+def _call_volume_method(sim: SimBackend, method: str, error: str = "backend") -> None:
     volume = make_volume(sim)
     snapshot = Snapshot(name="s", volume_id=volume.id, size_bytes=volume.size_bytes)
     sim.set_faults(FaultPlan())
     sim.create_snapshot(snapshot, volume)
-    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True)}))
+    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True, error=error)}))
     new = Volume(name="n", size_bytes=MiB, volume_type_id="t")
     calls: dict[str, Callable[[], object]] = {
         "create_volume": lambda: sim.create_volume(new),
@@ -125,10 +128,12 @@ def _call_volume_method(sim: SimBackend, method: str) -> None:
     calls[method]()
 
 
+@pytest.mark.parametrize("error", list(ERRORS))
 @pytest.mark.parametrize("method", VOLUME_METHODS)
-def test_raise_knob_on_volume_methods(sim: SimBackend, method: str) -> None:
-    with pytest.raises(BackendError, match=method):
-        _call_volume_method(sim, method)
+def test_raise_knob_on_volume_methods(sim: SimBackend, method: str, error: str) -> None:
+    with pytest.raises(ERRORS[error], match=method) as info:
+        _call_volume_method(sim, method, error)
+    assert type(info.value) is ERRORS[error]
     # nothing was done: the volume is there, not extended, snapshot kept, no new volume
     assert len(sim.volume_ids()) == 1
     assert len(sim.snapshot_ids()) == 1
@@ -292,6 +297,25 @@ def test_fail_member_knob_leaves_rollback_to_the_journal(
         sim.set_faults(FaultPlan())
         call(sim, Recorder())
         assert not (set(ids) & (sim.volume_ids() | sim.snapshot_ids()))
+
+
+@pytest.mark.parametrize("error", list(ERRORS))
+@pytest.mark.parametrize("method", JOURNALED)
+def test_group_methods_raise_the_error_the_plan_names(
+    sim: SimBackend, journal: Recorder, method: str, error: str
+) -> None:
+    """A typed error raised in the middle of a group call reaches the caller as it is (not
+    flattened into a BackendError or a model status), with the steps recorded for rollback."""
+    call, ids = _setup(method, sim)
+    sim.set_faults(FaultPlan({method: MethodFaults(fail_member=2, error=error)}))
+    with pytest.raises(ERRORS[error], match="member #2") as info:
+        call(sim, journal)
+    assert type(info.value) is ERRORS[error]
+    assert len(journal.recorded) >= len(ids) and journal.done == []
+    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True, error=error)}))
+    with pytest.raises(ERRORS[error], match=method) as info:
+        call(sim, Recorder())
+    assert type(info.value) is ERRORS[error]
 
 
 @pytest.mark.parametrize("method", JOURNALED)

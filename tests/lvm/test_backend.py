@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cohort.errors import (
 from cohort.lvm import volumes as lb
 from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import NoSpace, ObjectNotFound
+from cohort.lvm.run import Result
 from cohort.lvm.shell import ShellBatchError
 from tests.recorder import Recorder
 
@@ -407,3 +409,47 @@ def test_group_calls_keep_the_not_found_error(backend: LvmBackend, fake: FakeSys
     orphan = vol(source_snapshot_id=Snapshot(name="s", volume_id=ghost.id, size_bytes=GiB).id)
     with pytest.raises(ObjectNotFound):
         backend.create_group_from_src(group, [orphan], Recorder(), group_snapshot=gs)
+
+
+def test_reads_and_other_changes_do_not_wait_for_a_group_batch(
+    backend: LvmBackend, fake: FakeSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group snapshot's batch is held inside its `lvm` process; meanwhile stats, the inventory
+    and changes to other volumes complete (each runs its own command; no lock of cohort's)."""
+    vols = [vol() for _ in range(2)]
+    for v in vols:
+        backend.create_volume(v)
+    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
+    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
+    entered, release = threading.Event(), threading.Event()
+    shell = fake._shell
+
+    def held_shell(text: str) -> Result:
+        entered.set()
+        release.wait(30)
+        return shell(text)
+
+    monkeypatch.setattr(fake, "_shell", held_shell)
+    batch = threading.Thread(target=backend.create_group_snapshot, args=(gs, snaps, Recorder()))
+    batch.start()
+    try:
+        assert entered.wait(10)
+        other = vol()
+        done: list[object] = []
+
+        def meanwhile() -> None:
+            done.append(backend.stats())
+            done.append(backend.inventory())
+            done.append(backend.create_volume(other))
+            backend.extend_volume(vols[0], 2 * GiB)
+            done.append("extended")
+
+        worker = threading.Thread(target=meanwhile)
+        worker.start()
+        worker.join(10)
+        assert len(done) == 4 and not release.is_set()  # all done while the batch waited
+    finally:
+        release.set()
+        batch.join(10)
+    assert all(f"_snapshot-{s.id}" in fake.lvs for s in snaps)
+    assert fake.lvs[f"volume-{other.id}"].size == GiB

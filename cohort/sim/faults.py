@@ -12,6 +12,8 @@ Parsed from the `[backend.sim.faults.<method>]` TOML tables::
     crash_at_step = 3               # raise SimulatedCrash right after step #3 did its work
     error = "no_space"              # what raise and fail_member raise (see ERRORS; default
                                     # "backend": a BackendError)
+    delay = 2.5                     # sleep 2.5 s at the start of the method, holding no lock
+                                    # (other calls, reads and changes, proceed meanwhile)
 
 Which knobs a method accepts depends on what it returns (see `KNOBS`); an unknown method, knob or
 value is a ValueError naming it.
@@ -60,6 +62,7 @@ ERRORS: dict[str, type[CohortError]] = {
 _ALL_KNOBS = (
     "raise",
     "error",
+    "delay",
     "model_status",
     "model_update",
     "member_status",
@@ -69,11 +72,12 @@ _ALL_KNOBS = (
 )
 #: The knobs each method accepts.
 KNOBS: dict[str, tuple[str, ...]] = {
-    **{m: ("raise", "error") for m in VOLUME_METHODS},
-    "create_group": ("raise", "error", "model_status", "model_update"),
+    **{m: ("raise", "error", "delay") for m in VOLUME_METHODS},
+    "create_group": ("raise", "error", "delay", "model_status", "model_update"),
     "update_group": (
         "raise",
         "error",
+        "delay",
         "model_status",
         "model_update",
         "member_status",
@@ -113,6 +117,7 @@ class MethodFaults:
 
     raise_: bool = False
     error: str = "backend"
+    delay: float = 0.0
     model_status: str | None = None
     model_update: bool = True
     member_status: str | None = None
@@ -138,6 +143,10 @@ class MethodFaults:
             if knob in ("raise", "model_update", "member_updates"):
                 if not isinstance(value, bool):
                     raise ValueError(f"[{where}] {knob} must be true or false, got {value!r}")
+            elif knob == "delay":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ValueError(f"[{where}] delay must be a number of seconds, got {value!r}")
+                value = float(value)
             elif knob == "error":
                 if value not in ERRORS:
                     raise ValueError(

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import sleep
 
 from cohort.domain.backend import PoolStats, VolumeUpdate
 from cohort.domain.model import Snapshot, Volume
@@ -82,8 +83,12 @@ class SimPool:
             self._faults = plan
 
     def _faults_for(self, method: str) -> MethodFaults:
+        """The method's faults, applied at its start: the `delay` (slept holding no lock), then
+        `raise`."""
         with self._lock:
             faults = self._faults.for_method(method)
+        if faults.delay:
+            sleep(faults.delay)
         if faults.raise_:
             raise faults.failure(f"simulated failure in {method}")
         return faults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from cohort.domain.backend import GroupResult, MemberUpdate, ModelUpdate, Step
 from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
-from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash
+from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash, pool
 from cohort.sim.faults import ERRORS, GROUP_METHODS, METHODS, VOLUME_METHODS
 from tests.recorder import Recorder
 
@@ -35,6 +36,7 @@ def test_parse_from_toml() -> None:
         fail_member = 2
         crash_at_step = 3
         error = "busy"
+        delay = 2
 
         [backend.sim.faults.create_volume]
         raise = true
@@ -51,6 +53,7 @@ def test_parse_from_toml() -> None:
         fail_member=2,
         crash_at_step=3,
         error="busy",
+        delay=2.0,
     )
     assert sim.faults.for_method("create_volume") == MethodFaults(raise_=True)
     assert sim.faults.for_method("delete_volume") == MethodFaults()
@@ -84,6 +87,9 @@ def test_from_config_defaults() -> None:
         ({"faults": {"delete_group": {"fail_member": 0}}}, "fail_member must be a positive"),
         ({"faults": {"delete_group": {"crash_at_step": True}}}, "crash_at_step must be a positive"),
         ({"faults": {"delete_group": {"error": "full"}}}, "error must be one of backend, no_space"),
+        ({"faults": {"delete_group": {"delay": -1}}}, "delay must be a number of seconds"),
+        ({"faults": {"create_volume": {"delay": "1s"}}}, "delay must be a number of seconds"),
+        ({"faults": {"create_volume": {"delay": True}}}, "delay must be a number of seconds"),
         ({"faults": {"delete_group": {"model_status": "broken"}}}, "model_status must be one of"),
         (
             {"faults": {"create_group_snapshot": {"member_status": "in-use"}}},
@@ -394,3 +400,46 @@ def test_steps_are_recorded_before_the_crash_with_their_params(
         sim.create_group_snapshot(gs, snapshots, journal)
     assert journal.recorded == [Step("sim.create_snapshot", {"snapshot_id": snapshots[0].id})]
     assert sim.has_snapshot(snapshots[0].id)  # the work was done before the crash
+
+
+def test_delay_sleeps_holding_no_lock(sim: SimBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a call sleeps its `delay`, reads and changes of other objects complete."""
+    volumes = [make_volume(sim, name=f"v{i}") for i in range(2)]
+    other = make_volume(sim, name="other")
+    group_snapshot = make_group_snapshot(make_group())
+    snapshots = snapshots_of(volumes, group_snapshot)
+    slept: list[float] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def held_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        entered.set()
+        release.wait(30)
+
+    monkeypatch.setattr(pool, "sleep", held_sleep)
+    sim.set_faults(FaultPlan({"create_group_snapshot": MethodFaults(delay=2.5)}))
+    slow = threading.Thread(
+        target=sim.create_group_snapshot, args=(group_snapshot, snapshots, Recorder())
+    )
+    slow.start()
+    try:
+        assert entered.wait(10)
+        done: list[object] = []
+
+        def meanwhile() -> None:
+            done.extend([sim.stats(), sim.inventory()])
+            sim.extend_volume(other, 16 * MiB)
+            sim.create_snapshot(Snapshot(name="o", volume_id=other.id, size_bytes=0), other)
+            sim.write(volumes[0].id, 0, b"during")
+            done.append(sim.create_volume(Volume(name="n", size_bytes=MiB, volume_type_id="t")))
+
+        worker = threading.Thread(target=meanwhile)
+        worker.start()
+        worker.join(10)
+        assert len(done) == 3 and not release.is_set()  # all done while the call slept
+    finally:
+        release.set()
+        slow.join(10)
+    assert slept == [2.5]
+    assert {s.id for s in snapshots} <= sim.snapshot_ids()
+    assert sim.read(snapshots[0].id, 0, 6) == b"during"  # taken after the delay

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import NoSpace, ObjectNotFound
 from cohort.lvm.run import Result
 from cohort.lvm.shell import ShellBatchError
+from tests.held import Hold, proceeds_while_held
 from tests.recorder import Recorder
 
 from .fakes import EXTENT, FakeSystem
@@ -421,35 +421,24 @@ def test_reads_and_other_changes_do_not_wait_for_a_group_batch(
         backend.create_volume(v)
     gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
     snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    entered, release = threading.Event(), threading.Event()
-    shell = fake._shell
+    hold, shell = Hold(), fake._shell
 
     def held_shell(text: str) -> Result:
-        entered.set()
-        release.wait(30)
+        hold.here()
         return shell(text)
 
     monkeypatch.setattr(fake, "_shell", held_shell)
-    batch = threading.Thread(target=backend.create_group_snapshot, args=(gs, snaps, Recorder()))
-    batch.start()
-    try:
-        assert entered.wait(10)
-        other = vol()
-        done: list[object] = []
+    other = vol()
 
-        def meanwhile() -> None:
-            done.append(backend.stats())
-            done.append(backend.inventory())
-            done.append(backend.create_volume(other))
-            backend.extend_volume(vols[0], 2 * GiB)
-            done.append("extended")
+    def meanwhile() -> None:
+        backend.stats()
+        backend.inventory()
+        backend.create_volume(other)
+        backend.extend_volume(vols[0], 2 * GiB)
 
-        worker = threading.Thread(target=meanwhile)
-        worker.start()
-        worker.join(10)
-        assert len(done) == 4 and not release.is_set()  # all done while the batch waited
-    finally:
-        release.set()
-        batch.join(10)
+    proceeds_while_held(
+        hold, lambda: backend.create_group_snapshot(gs, snaps, Recorder()), meanwhile
+    )
     assert all(f"_snapshot-{s.id}" in fake.lvs for s in snaps)
     assert fake.lvs[f"volume-{other.id}"].size == GiB
+    assert fake.lvs[f"volume-{vols[0].id}"].size == 2 * GiB

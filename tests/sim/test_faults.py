@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import tomllib
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +13,7 @@ from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
 from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash, pool
 from cohort.sim.faults import ERRORS, GROUP_METHODS, METHODS, VOLUME_METHODS
+from tests.held import Hold, proceeds_while_held
 from tests.recorder import Recorder
 
 from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
@@ -408,38 +408,29 @@ def test_delay_sleeps_holding_no_lock(sim: SimBackend, monkeypatch: pytest.Monke
     other = make_volume(sim, name="other")
     group_snapshot = make_group_snapshot(make_group())
     snapshots = snapshots_of(volumes, group_snapshot)
-    slept: list[float] = []
-    entered, release = threading.Event(), threading.Event()
+    hold, slept = Hold(), []
 
     def held_sleep(seconds: float) -> None:
         slept.append(seconds)
-        entered.set()
-        release.wait(30)
+        hold.here()
 
     monkeypatch.setattr(pool, "sleep", held_sleep)
     sim.set_faults(FaultPlan({"create_group_snapshot": MethodFaults(delay=2.5)}))
-    slow = threading.Thread(
-        target=sim.create_group_snapshot, args=(group_snapshot, snapshots, Recorder())
+
+    def meanwhile() -> None:
+        sim.stats()
+        sim.inventory()
+        sim.extend_volume(other, 16 * MiB)
+        sim.create_snapshot(Snapshot(name="o", volume_id=other.id, size_bytes=0), other)
+        sim.write(volumes[0].id, 0, b"during")
+        sim.create_volume(Volume(name="n", size_bytes=MiB, volume_type_id="t"))
+
+    proceeds_while_held(
+        hold,
+        lambda: sim.create_group_snapshot(group_snapshot, snapshots, Recorder()),
+        meanwhile,
     )
-    slow.start()
-    try:
-        assert entered.wait(10)
-        done: list[object] = []
-
-        def meanwhile() -> None:
-            done.extend([sim.stats(), sim.inventory()])
-            sim.extend_volume(other, 16 * MiB)
-            sim.create_snapshot(Snapshot(name="o", volume_id=other.id, size_bytes=0), other)
-            sim.write(volumes[0].id, 0, b"during")
-            done.append(sim.create_volume(Volume(name="n", size_bytes=MiB, volume_type_id="t")))
-
-        worker = threading.Thread(target=meanwhile)
-        worker.start()
-        worker.join(10)
-        assert len(done) == 3 and not release.is_set()  # all done while the call slept
-    finally:
-        release.set()
-        slow.join(10)
     assert slept == [2.5]
     assert {s.id for s in snapshots} <= sim.snapshot_ids()
     assert sim.read(snapshots[0].id, 0, 6) == b"during"  # taken after the delay
+    assert sim.volume_size(other.id) == 16 * MiB and len(sim.volume_ids()) == 4

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from cohort.domain.model import Snapshot
 from cohort.sim import SimBackend, state
+from tests.held import Hold, proceeds_while_held
 from tests.recorder import Recorder
 
 from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
@@ -84,27 +84,20 @@ def test_the_file_is_written_outside_the_pool_lock(
     """While one change's state file write is held, reads of the pool complete."""
     sim = SimBackend(1 << 30, state_file=tmp_path / "pool.json")
     volume = make_volume(sim)
-    entered, release = threading.Event(), threading.Event()
-    write = state.write
+    hold, write = Hold(), state.write
 
     def held_write(path: Path, text: str) -> None:
-        entered.set()
-        release.wait(30)
+        hold.here()
         write(path, text)
 
     monkeypatch.setattr(state, "write", held_write)
-    writer = threading.Thread(target=sim.write, args=(volume.id, 0, b"x"))
-    writer.start()
-    try:
-        assert entered.wait(10)
-        done: list[object] = []
-        reader = threading.Thread(
-            target=lambda: done.extend([sim.stats(), sim.inventory(), sim.read(volume.id, 0, 1)])
-        )
-        reader.start()
-        reader.join(10)
-        assert done[2:] == [b"x"] and not release.is_set()
-    finally:
-        release.set()
-        writer.join(10)
+    read: list[bytes] = []
+
+    def meanwhile() -> None:
+        sim.stats()
+        sim.inventory()
+        read.append(sim.read(volume.id, 0, 1))
+
+    proceeds_while_held(hold, lambda: sim.write(volume.id, 0, b"x"), meanwhile)
+    assert read == [b"x"]
     assert SimBackend(1 << 30, state_file=tmp_path / "pool.json").read(volume.id, 0, 1) == b"x"

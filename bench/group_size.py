@@ -61,7 +61,7 @@ def group_of(manager: Manager, store: SqlStore, sim: SimBackend, size: int) -> l
 def run(size: int, root: Path) -> dict[str, float]:
     store = SqlStore.open(root)
     sim = SimBackend(capacity_bytes=1 << 50)
-    manager = Manager(store, sim, CapabilityPolicy(), host="bench")
+    manager = Manager(store, sim, CapabilityPolicy(max_group_volumes=size), host="bench")
     try:
         volumes = group_of(manager, store, sim, size)
         times = {

@@ -90,7 +90,7 @@ class LvmGroups(LvmVolumes):
             else:
                 raise BackendError(f"volume {volume.id} names no source")
         steps = [Step(ACTION_CREATE_VOLUME, self._params(volume_id=v.id)) for v in volumes]
-        with self._lock, edge(f"group {group.id}"):
+        with edge(f"group {group.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
             for volume, source_lv in sources:
@@ -129,7 +129,7 @@ class LvmGroups(LvmVolumes):
                 "freeze, which this backend does not provide yet"
             )
         steps = [Step(ACTION_CREATE_SNAPSHOT, self._params(snapshot_id=s.id)) for s in snapshots]
-        with self._lock, edge(f"group snapshot {group_snapshot.id}"):
+        with edge(f"group snapshot {group_snapshot.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
             for snap in snapshots:

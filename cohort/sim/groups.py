@@ -65,9 +65,8 @@ class SimGroups(SimPool):
 
     def create_group(self, group: Group) -> ModelUpdate | None:
         faults = self._faults_for("create_group")
-        with self._lock:
+        with self._changing():
             self._groups.add(group.id)
-            self._changed()
         return _model(faults, GroupStatus.AVAILABLE)
 
     def update_group(
@@ -77,7 +76,7 @@ class SimGroups(SimPool):
         with self._lock:
             for number, volume in enumerate([*add_volumes, *remove_volumes], start=1):
                 if faults.fail_member == number:
-                    raise BackendError(
+                    raise faults.failure(
                         f"simulated failure in update_group on member #{number}: volume {volume.id}"
                     )
             for volume in add_volumes:
@@ -106,9 +105,8 @@ class SimGroups(SimPool):
             for number, v in enumerate(volumes, start=1)
         ]
         self._run_batch(journal, faults, "delete_group", works)
-        with self._lock:
+        with self._changing():
             self._groups.discard(group.id)
-            self._changed()
         return _result(faults, GroupStatus.DELETED, [v.id for v in volumes], VolumeStatus.DELETED)
 
     def create_group_from_src(
@@ -199,11 +197,11 @@ class SimGroups(SimPool):
         instant), applying the `fail_member` and `crash_at_step` knobs."""
 
         def run() -> None:
-            with self._lock:
+            with self._changing():
                 try:
                     for number, work in enumerate(works, start=1):
                         if work.member is not None and faults.fail_member == work.member:
-                            raise BackendError(
+                            raise faults.failure(
                                 f"simulated failure in {method} on member #{work.member}: "
                                 f"{work.what}"
                             )
@@ -214,7 +212,6 @@ class SimGroups(SimPool):
                             )
                 finally:
                     self._collect()
-                    self._changed()
 
         journal.run_batch([w.step for w in works], run)
 
@@ -247,10 +244,8 @@ class SimGroups(SimPool):
             raise BackendError(f"volume {volume.id} names no source snapshot or volume")
 
     def _remove_group(self, group_id: str) -> None:
-        with self._lock:
-            if group_id in self._groups:
-                self._groups.discard(group_id)
-                self._changed()
+        with self._changing():
+            self._groups.discard(group_id)
 
 
 # -- building the answers -------------------------------------------------------------------

@@ -1,42 +1,19 @@
-"""LvmBackend against the fake runner: argv shapes, behaviour, capacity, journal, revert."""
+"""LvmBackend against the fake runner: argv shapes, volumes, snapshots, gates, capacity."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
-from cohort.errors import BackendError, FailedPrecondition, InvalidArgument, ResourceExhausted
-from cohort.lvm import volumes as lb
+from cohort.domain.model import Snapshot
+from cohort.errors import BackendError, InvalidArgument, ResourceExhausted
 from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import ObjectNotFound
-from cohort.lvm.shell import ShellBatchError
-from tests.recorder import Recorder
 
 from .fakes import EXTENT, FakeSystem
-
-T = TypeVar("T")
-GiB = 1024**3
-
-
-@pytest.fixture
-def fake() -> FakeSystem:
-    return FakeSystem()
-
-
-@pytest.fixture
-def backend(fake: FakeSystem, tmp_path: Path) -> LvmBackend:
-    b = LvmBackend(fake, "vg0", "pool", lvm_dir=tmp_path / "lvm")
-    b.start()
-    fake.calls.clear()
-    return b
-
-
-def vol(size: int = GiB, **kw: object) -> Volume:
-    return Volume(name="v", size_bytes=size, volume_type_id="t", **kw)  # type: ignore[arg-type]
+from .helpers import GiB, vol
 
 
 def assert_safe(calls: Sequence[Sequence[str]]) -> None:
@@ -194,86 +171,6 @@ def test_stats_from_pool(backend: LvmBackend, fake: FakeSystem) -> None:
     assert st.pool_name == "vg0/pool"
 
 
-def test_group_snapshot_batched_and_journaled(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(3)]
-    for v in vols:
-        backend.create_volume(v)
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
-    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    journal = Recorder()
-    model, members = backend.create_group_snapshot(gs, snaps, journal)
-    assert model is not None and model.status == "available"
-    assert [m.id for m in members or []] == [s.id for s in snaps]
-    (batch,) = fake.batches
-    assert len(batch) == 3 and all("--ignoremonitoring" in c for c in batch)
-    assert [s.action for s in journal.recorded] == [lb.ACTION_CREATE_SNAPSHOT] * 3
-    assert len(journal.done) == 3
-    for s in snaps:
-        assert f"_snapshot-{s.id}" in fake.lvs
-
-
-def test_group_snapshot_consistent_refused(backend: LvmBackend) -> None:
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t", consistent=True)
-    with pytest.raises(FailedPrecondition):
-        backend.create_group_snapshot(gs, [], Recorder())
-
-
-def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(3)]
-    for v in vols:
-        backend.create_volume(v)
-    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    bad = f"_snapshot-{snaps[1].id}"
-    fake.fail = lambda argv: "  Insufficient free space" if bad in argv else None
-    journal = Recorder()
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
-    with pytest.raises(ResourceExhausted) as ei:
-        backend.create_group_snapshot(gs, snaps, journal)
-    assert isinstance(ei.value.__cause__, ShellBatchError)
-    assert len(journal.recorded) == 3 and not journal.done
-    for step in reversed(journal.recorded):
-        backend.revert(step)
-        backend.revert(step)
-    assert not any(n.startswith("_snapshot-") for n in fake.lvs)
-
-
-def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> None:
-    srcs = [vol() for _ in range(2)]
-    for v in srcs:
-        backend.create_volume(v)
-    new = [vol(2 * GiB, source_volume_id=s.id) for s in srcs]
-    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Recorder()
-    _model, members = backend.create_group_from_src(
-        group, new, journal, source_group=group, source_vols=srcs
-    )
-    (batch,) = fake.batches
-    assert [c[0] for c in batch] == ["lvcreate", "lvextend", "lvcreate", "lvextend"]
-    assert [m.device_path for m in members or []] == [
-        f"/dev/mapper/cohort-gate-{v.id}" for v in new
-    ]
-    for v in new:
-        assert fake.lvs[f"volume-{v.id}"].size == 2 * GiB
-    for step in journal.recorded:
-        backend.revert(step)
-    assert not any(f"volume-{v.id}" in fake.lvs for v in new)
-    assert all(f"cohort-gate-{v.id}" not in fake.gates for v in new)
-
-
-def test_delete_group_and_group_snapshot(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(2)]
-    for v in vols:
-        backend.create_volume(v)
-    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Recorder()
-    model, _members = backend.delete_group(group, vols, journal)
-    assert model is not None and model.status == "deleted"
-    assert [s.action for s in journal.recorded] == [lb.ACTION_DELETE_VOLUME] * 2
-    assert not any(n.startswith("volume-") for n in fake.lvs)
-    for step in journal.recorded:
-        backend.revert(step)  # deletes cannot be undone: no-op
-
-
 def test_inventory_and_ensure_gates(backend: LvmBackend, fake: FakeSystem) -> None:
     v = vol()
     backend.create_volume(v)
@@ -304,25 +201,3 @@ def test_from_config_validation(tmp_path: Path) -> None:
         start=False,
     )
     assert b.embedded is None and b.lvm.vg == "data"
-
-
-def test_a_group_of_a_thousand_in_one_journal_batch_per_call(
-    backend: LvmBackend, fake: FakeSystem
-) -> None:
-    """Every group call records its members' steps in one batch (no recursion per member)."""
-    vols = [vol() for _ in range(1000)]
-    for v in vols:
-        fake._new_lv(f"volume-{v.id}", GiB, "Vwi-a-tz--", ["cohort", f"cohort_id_{v.id}"])
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
-    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    journals = [Recorder() for _ in range(4)]
-    backend.create_group_snapshot(gs, snaps, journals[0])
-    assert [len(b) for b in fake.batches] == [1000]
-    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    new = [vol(source_snapshot_id=s.id) for s in snaps]
-    _model, members = backend.create_group_from_src(group, new, journals[1], group_snapshot=gs)
-    assert len(members or []) == 1000
-    backend.delete_group_snapshot(gs, snaps, journals[2])
-    backend.delete_group(group, new, journals[3])
-    assert [(j.batches, len(j.recorded), len(j.done)) for j in journals] == [(1, 1000, 1000)] * 4
-    assert set(backend.inventory()) == {v.id for v in vols}

@@ -8,7 +8,7 @@ import pytest
 
 from cohort.domain.backend import MemberUpdate, ModelUpdate, Step
 from cohort.domain.model import Volume
-from cohort.errors import BackendError
+from cohort.errors import BackendError, ResourceExhausted
 from cohort.sim import SimBackend, device_path
 from tests.recorder import Recorder
 
@@ -161,6 +161,21 @@ def test_create_group_from_source_group(sim: SimBackend, journal: Recorder) -> N
     )
     for i, t in enumerate(targets):
         assert sim.read(t.id, 0, 5) == f"live{i}".encode()
+
+
+def test_a_group_clone_beyond_the_provisioning_limit_is_resource_exhausted(
+    journal: Recorder,
+) -> None:
+    sim = SimBackend(1 << 30, max_provisioned_bytes=24 * MiB)
+    source_group = make_group()
+    volumes = [make_volume(sim, name=f"v{i}") for i in range(2)]
+    group = make_group()
+    targets = _clone_targets(group.id, volumes, from_snapshots=None)
+    with pytest.raises(ResourceExhausted, match=targets[1].id) as info:
+        sim.create_group_from_src(group, targets, journal, source_group=source_group)
+    assert type(info.value) is ResourceExhausted  # not flattened into a BackendError
+    journal.rollback(sim)
+    assert sim.volume_ids() == {v.id for v in volumes} and not sim.has_group(group.id)
 
 
 def test_create_group_from_src_needs_exactly_one_source(sim: SimBackend, journal: Recorder) -> None:

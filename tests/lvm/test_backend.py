@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
-from cohort.domain.backend import Step
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
 from cohort.errors import BackendError, FailedPrecondition, InvalidArgument, ResourceExhausted
-from cohort.lvm import backend as lb
+from cohort.lvm import volumes as lb
 from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import ObjectNotFound
 from cohort.lvm.shell import ShellBatchError
+from tests.recorder import Recorder
 
 from .fakes import EXTENT, FakeSystem
 
 T = TypeVar("T")
 GiB = 1024**3
-
-
-class Journal:
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
-        self.done: list[Step] = []
-
-    def run(self, step: Step, fn: Callable[[], T]) -> T:
-        self.steps.append(step)
-        result = fn()
-        self.done.append(step)
-        return result
 
 
 @pytest.fixture
@@ -212,13 +200,13 @@ def test_group_snapshot_batched_and_journaled(backend: LvmBackend, fake: FakeSys
         backend.create_volume(v)
     gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
     snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    journal = Journal()
+    journal = Recorder()
     model, members = backend.create_group_snapshot(gs, snaps, journal)
     assert model is not None and model.status == "available"
     assert [m.id for m in members or []] == [s.id for s in snaps]
     (batch,) = fake.batches
     assert len(batch) == 3 and all("--ignoremonitoring" in c for c in batch)
-    assert [s.action for s in journal.steps] == [lb.ACTION_CREATE_SNAPSHOT] * 3
+    assert [s.action for s in journal.recorded] == [lb.ACTION_CREATE_SNAPSHOT] * 3
     assert len(journal.done) == 3
     for s in snaps:
         assert f"_snapshot-{s.id}" in fake.lvs
@@ -227,7 +215,7 @@ def test_group_snapshot_batched_and_journaled(backend: LvmBackend, fake: FakeSys
 def test_group_snapshot_consistent_refused(backend: LvmBackend) -> None:
     gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t", consistent=True)
     with pytest.raises(FailedPrecondition):
-        backend.create_group_snapshot(gs, [], Journal())
+        backend.create_group_snapshot(gs, [], Recorder())
 
 
 def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSystem) -> None:
@@ -237,13 +225,13 @@ def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSyste
     snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
     bad = f"_snapshot-{snaps[1].id}"
     fake.fail = lambda argv: "  Insufficient free space" if bad in argv else None
-    journal = Journal()
+    journal = Recorder()
     gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
     with pytest.raises(ResourceExhausted) as ei:
         backend.create_group_snapshot(gs, snaps, journal)
     assert isinstance(ei.value.__cause__, ShellBatchError)
-    assert len(journal.steps) == 3 and not journal.done
-    for step in reversed(journal.steps):
+    assert len(journal.recorded) == 3 and not journal.done
+    for step in reversed(journal.recorded):
         backend.revert(step)
         backend.revert(step)
     assert not any(n.startswith("_snapshot-") for n in fake.lvs)
@@ -255,7 +243,7 @@ def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> Non
         backend.create_volume(v)
     new = [vol(2 * GiB, source_volume_id=s.id) for s in srcs]
     group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Journal()
+    journal = Recorder()
     _model, members = backend.create_group_from_src(
         group, new, journal, source_group=group, source_vols=srcs
     )
@@ -266,7 +254,7 @@ def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> Non
     ]
     for v in new:
         assert fake.lvs[f"volume-{v.id}"].size == 2 * GiB
-    for step in journal.steps:
+    for step in journal.recorded:
         backend.revert(step)
     assert not any(f"volume-{v.id}" in fake.lvs for v in new)
     assert all(f"cohort-gate-{v.id}" not in fake.gates for v in new)
@@ -277,12 +265,12 @@ def test_delete_group_and_group_snapshot(backend: LvmBackend, fake: FakeSystem) 
     for v in vols:
         backend.create_volume(v)
     group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Journal()
+    journal = Recorder()
     model, _members = backend.delete_group(group, vols, journal)
     assert model is not None and model.status == "deleted"
-    assert [s.action for s in journal.steps] == [lb.ACTION_DELETE_VOLUME] * 2
+    assert [s.action for s in journal.recorded] == [lb.ACTION_DELETE_VOLUME] * 2
     assert not any(n.startswith("volume-") for n in fake.lvs)
-    for step in journal.steps:
+    for step in journal.recorded:
         backend.revert(step)  # deletes cannot be undone: no-op
 
 
@@ -316,3 +304,25 @@ def test_from_config_validation(tmp_path: Path) -> None:
         start=False,
     )
     assert b.embedded is None and b.lvm.vg == "data"
+
+
+def test_a_group_of_a_thousand_in_one_journal_batch_per_call(
+    backend: LvmBackend, fake: FakeSystem
+) -> None:
+    """Every group call records its members' steps in one batch (no recursion per member)."""
+    vols = [vol() for _ in range(1000)]
+    for v in vols:
+        fake._new_lv(f"volume-{v.id}", GiB, "Vwi-a-tz--", ["cohort", f"cohort_id_{v.id}"])
+    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
+    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
+    journals = [Recorder() for _ in range(4)]
+    backend.create_group_snapshot(gs, snaps, journals[0])
+    assert [len(b) for b in fake.batches] == [1000]
+    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
+    new = [vol(source_snapshot_id=s.id) for s in snaps]
+    _model, members = backend.create_group_from_src(group, new, journals[1], group_snapshot=gs)
+    assert len(members or []) == 1000
+    backend.delete_group_snapshot(gs, snaps, journals[2])
+    backend.delete_group(group, new, journals[3])
+    assert [(j.batches, len(j.recorded), len(j.done)) for j in journals] == [(1, 1000, 1000)] * 4
+    assert set(backend.inventory()) == {v.id for v in vols}

@@ -13,8 +13,9 @@ from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
 from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash
 from cohort.sim.faults import GROUP_METHODS, METHODS, VOLUME_METHODS
+from tests.recorder import Recorder
 
-from .helpers import MiB, Recorder, make_group, make_group_snapshot, make_volume, snapshots_of
+from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
 
 # -- parsing --------------------------------------------------------------------------------
 
@@ -274,12 +275,13 @@ def test_fail_member_knob_leaves_rollback_to_the_journal(
     sim.set_faults(FaultPlan({method: MethodFaults(fail_member=2)}))
     with pytest.raises(BackendError, match="member #2"):
         call(sim, journal)
-    # member 1 was done, member 2 was recorded but failed, member 3 never started
+    # every member was recorded in one batch, none marked done; member 1 was done, member 2
+    # failed, member 3 never started
     members_recorded = [s for s in journal.recorded if s.action != "sim.create_group"]
-    assert [next(iter(s.params.values())) for s in members_recorded] == ids[:2]
-    assert journal.done == journal.recorded[:-1]
+    assert [next(iter(s.params.values())) for s in members_recorded] == ids
+    assert journal.batches == 1 and journal.done == []
     if method.startswith("create"):
-        assert (sim.volume_ids(), sim.snapshot_ids()) != state
+        assert (sim.volume_ids() | sim.snapshot_ids()) - (state[0] | state[1]) == {ids[0]}
         journal.rollback(sim)
         assert (sim.volume_ids(), sim.snapshot_ids()) == state
         journal.rollback(sim)  # idempotent
@@ -295,7 +297,7 @@ def test_fail_member_knob_leaves_rollback_to_the_journal(
 @pytest.mark.parametrize("method", JOURNALED)
 @pytest.mark.parametrize("crash_at", [1, 2, 3])
 def test_crash_at_step(sim: SimBackend, journal: Recorder, method: str, crash_at: int) -> None:
-    call, _ = _setup(method, sim)
+    call, ids = _setup(method, sim)
     state = (sim.volume_ids(), sim.snapshot_ids())
     sim.set_faults(FaultPlan({method: MethodFaults(crash_at_step=crash_at)}))
     with pytest.raises(SimulatedCrash, match=f"step #{crash_at}"):
@@ -303,8 +305,13 @@ def test_crash_at_step(sim: SimBackend, journal: Recorder, method: str, crash_at
             call(sim, journal)
         except Exception:  # the manager's handler must not see a crash
             pytest.fail("SimulatedCrash was caught by `except Exception`")
-    assert len(journal.recorded) == crash_at
-    assert len(journal.done) == crash_at - 1  # the crashed step stays planned
+    # the whole batch was recorded before any work, and nothing is marked done
+    assert len(journal.recorded) == len(ids) + (method == "create_group_from_src")
+    assert journal.done == []
+    # the work of the steps up to the crash was done (create_group_from_src's step 1 is the group)
+    members_done = crash_at - (method == "create_group_from_src")
+    changed = (state[0] | state[1]) ^ (sim.volume_ids() | sim.snapshot_ids())
+    assert changed == set(ids[:members_done])
     # recovery: a restarted manager reverts creations, re-runs deletes
     sim.set_faults(FaultPlan())
     if method.startswith("create"):

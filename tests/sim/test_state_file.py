@@ -9,8 +9,9 @@ import pytest
 
 from cohort.domain.model import Snapshot
 from cohort.sim import SimBackend
+from tests.recorder import Recorder
 
-from .helpers import MiB, Recorder, make_group, make_group_snapshot, make_volume, snapshots_of
+from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
 
 
 def test_round_trip(tmp_path: Path) -> None:

@@ -11,40 +11,33 @@ from typing import Any
 
 from cohort.sim import SimBackend
 from tests.answers import Answer, answer
+from tests.held import Hold
 from tests.races.race import Racer, Side
 
-#: How long a held call or a waiting contender may take before the test gives up on it.
+#: How long a call may take to reach its hold, or to answer, before the test gives up on it.
 PATIENCE = 30.0
 #: How long a contender that waits for the holder is given to arrive before the holder goes on.
 WAITER_PAUSE = 0.1
 
 
-class Gate:
-    """Wraps one method of the sim: the first call to it says it has entered, then waits to be
-    let go; later calls pass."""
-
-    def __init__(self, sim: SimBackend, method: str) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-        original = getattr(sim, method)
-        first = threading.Lock()
-
-        def held(*args: Any, **kwargs: Any) -> Any:
-            if first.acquire(blocking=False):
-                self.entered.set()
-                self.release.wait(timeout=PATIENCE)
-            return original(*args, **kwargs)
-
-        setattr(sim, method, held)
-
-
 @contextmanager
-def gate(sim: SimBackend, method: str) -> Iterator[Gate]:
-    held = Gate(sim, method)
+def gate(sim: SimBackend, method: str) -> Iterator[Hold]:
+    """The first call to the sim's `method` is held (before it does anything) until the Hold is
+    released; later calls pass. The method is restored at the end."""
+    hold = Hold()
+    original = getattr(sim, method)
+    first = threading.Lock()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if first.acquire(blocking=False):
+            hold.here()
+        return original(*args, **kwargs)
+
+    setattr(sim, method, held)
     try:
-        yield held
+        yield hold
     finally:
-        held.release.set()
+        hold.release()
         delattr(sim, method)
 
 
@@ -70,7 +63,7 @@ def while_held(
             time.sleep(WAITER_PAUSE)  # not a measurement: lets the waiter arrive and wait
         else:
             second.join(timeout=PATIENCE)
-        held.release.set()
+        held.release()
         for thread in (first, second):
             thread.join(timeout=PATIENCE)
     assert len(answers) == 2, f"no answer from {sorted(set(range(2)) - set(answers))}"

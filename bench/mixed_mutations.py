@@ -164,8 +164,9 @@ def latencies(workers: list[Client]) -> dict[str, list[float]]:
 
 
 def breakdown(calls: list[Span], spans: list[Span]) -> dict[str, dict[str, float]]:
-    """Per kind, the mean seconds of a call in each part (single client: every server span
-    falls inside the one call that was in flight)."""
+    """Per kind, the mean seconds of a call in each part, and ("store n", "journal n") the mean
+    number of transactions (single client: every server span falls inside the one call that was
+    in flight)."""
     spans = sorted(spans, key=lambda s: s.start)
     parts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     counts: dict[str, int] = defaultdict(int)
@@ -187,8 +188,10 @@ def breakdown(calls: list[Span], spans: list[Span]) -> dict[str, dict[str, float
                 sums[span.what] += span.seconds
             elif any(b.holds(span) for b in backends):
                 sums["journal"] += span.seconds
+                sums["journal n"] += 1
             elif any(m.holds(span) for m in managers):
                 sums["store"] += span.seconds
+                sums["store n"] += 1
     return {
         kind: {part: total / counts[kind] for part, total in sums.items()}
         for kind, sums in parts.items()
@@ -246,21 +249,21 @@ def report(workers: list[Client], elapsed: float, clients: int) -> None:
 
 def report_breakdown(calls: list[Span], spans: list[Span]) -> None:
     parts = breakdown(calls, spans)
-    print("\n  where a call's time goes (single client, mean ms):")
-    header = ("total", "gRPC+servicer", "manager own", "store tx", "journal", "backend")
-    print(f"  {'kind':30s} " + " ".join(f"{h:>13s}" for h in header))
+    print("\n  where a call's time goes (single client, mean ms; n: transactions a call)")
+    header = ("total", "gRPC+servicer", "manager own", "store tx (n)", "journal (n)", "backend")
+    print(f"  {'kind':30s} " + " ".join(f"{h:>14s}" for h in header))
     for kind, means in sorted(parts.items()):
         manager = means.get("manager", 0.0)
         own = manager - means.get("store", 0.0) - means.get("backend", 0.0)
-        row = (
-            means["total"],
-            means["total"] - manager,
-            own,
-            means.get("store", 0.0),
-            means.get("journal", 0.0),
-            means.get("backend", 0.0) - means.get("journal", 0.0),
-        )
-        print(f"  {kind:30s} " + " ".join(f"{v * 1e3:13.2f}" for v in row))
+        cells = [
+            f"{means['total'] * 1e3:14.2f}",
+            f"{(means['total'] - manager) * 1e3:14.2f}",
+            f"{own * 1e3:14.2f}",
+            f"{means.get('store', 0.0) * 1e3:8.2f} ({means.get('store n', 0.0):3.1f})",
+            f"{means.get('journal', 0.0) * 1e3:8.2f} ({means.get('journal n', 0.0):3.1f})",
+            f"{(means.get('backend', 0.0) - means.get('journal', 0.0)) * 1e3:14.2f}",
+        ]
+        print(f"  {kind:30s} " + " ".join(cells))
 
 
 if __name__ == "__main__":

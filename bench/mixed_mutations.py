@@ -184,7 +184,7 @@ def breakdown(calls: list[Span], spans: list[Span]) -> dict[str, dict[str, float
         backends = [s for s in inside if s.what == "backend"]
         managers = [s for s in inside if s.what == "manager"]
         for span in inside:
-            if span.what != "store":
+            if not span.what.startswith("store"):
                 sums[span.what] += span.seconds
             elif any(b.holds(span) for b in backends):
                 sums["journal"] += span.seconds
@@ -226,6 +226,7 @@ def main() -> None:
             report(workers, elapsed, clients)
             if clients == 1:
                 report_breakdown(workers[0].calls, spans)
+            report_utilisation(spans, elapsed)
         pipe.send("stop")
         assert pipe.recv() == "stopped"
         server.join(timeout=30)
@@ -264,6 +265,21 @@ def report_breakdown(calls: list[Span], spans: list[Span]) -> None:
             f"{(means.get('backend', 0.0) - means.get('journal', 0.0)) * 1e3:14.2f}",
         ]
         print(f"  {kind:30s} " + " ".join(cells))
+
+
+def report_utilisation(spans: list[Span], elapsed: float) -> None:
+    """How much of the run a write transaction was open (SQLite has one writer at a time), and
+    how many manager calls were in flight on average."""
+    writes = sorted((s for s in spans if s.what == "store"), key=lambda s: s.start)
+    busy, reach = 0.0, 0.0
+    for span in writes:
+        busy += max(0.0, span.end - max(span.start, reach))
+        reach = max(reach, span.end)
+    in_flight = sum(s.seconds for s in spans if s.what == "manager") / elapsed
+    print(
+        f"  a write transaction was open {100 * busy / elapsed:.0f}% of the run; "
+        f"manager calls in flight: {in_flight:.1f} on average"
+    )
 
 
 if __name__ == "__main__":

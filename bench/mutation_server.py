@@ -96,7 +96,7 @@ class Timers:
                 with original(*args, **kwargs) as tx:
                     yield tx
             finally:
-                self.add("store", start)
+                self.add("store read" if kwargs.get("readonly") else "store", start)
 
         store.transaction = timed  # type: ignore[method-assign]
 

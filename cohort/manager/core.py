@@ -110,22 +110,36 @@ class Core:
                     raise ObjectBusy(pending.kind, pending.object_id, operation) from None
 
     def pool(self) -> Pool:
-        """The pool's figures and capabilities, at most POOL_FIGURES_MAX_AGE_SECONDS old. Read
-        outside the mutation lock: a backend call never runs under it."""
+        """The pool's figures and capabilities. Never read under the mutation lock, and never
+        waited for once known: figures older than POOL_FIGURES_MAX_AGE_SECONDS are refreshed in
+        the background (one refresh at a time), so work that needs no LVM never waits for an LVM
+        command. Capacity checks take the provisioned bytes from the store, not from here."""
         cached = self._figures
-        stale = cached is None or time.monotonic() - cached[0] > POOL_FIGURES_MAX_AGE_SECONDS
-        # One caller refreshes; the others go on with the figures they have, if any.
-        if stale and self._figures_lock.acquire(blocking=cached is None):
-            try:
+        if cached is None:
+            with self._figures_lock:
+                if self._figures is None:
+                    self._figures = (time.monotonic(), self.backend.stats())
                 cached = self._figures
-                if cached is None or time.monotonic() - cached[0] > POOL_FIGURES_MAX_AGE_SECONDS:
-                    cached = (time.monotonic(), self.backend.stats())
-                    self._figures = cached
-            finally:
-                self._figures_lock.release()
-        assert cached is not None
+        elif time.monotonic() - cached[
+            0
+        ] > POOL_FIGURES_MAX_AGE_SECONDS and self._figures_lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh_figures, daemon=True).start()
         stats = cached[1]
         return Pool(stats, derive(stats, self.policy, self.host))
+
+    def refresh_pool(self) -> Pool:
+        """Read the pool's figures now (at start-up, before serving)."""
+        with self._figures_lock:
+            self._figures = (time.monotonic(), self.backend.stats())
+        return self.pool()
+
+    def _refresh_figures(self) -> None:
+        try:
+            self._figures = (time.monotonic(), self.backend.stats())
+        except Exception:
+            log.exception("could not refresh the pool's figures; keeping the last ones")
+        finally:
+            self._figures_lock.release()
 
     def reading(self) -> AbstractContextManager[Transaction]:
         return self.store.transaction(readonly=True)

@@ -51,7 +51,7 @@ class RecoveryMixin(FromSourceMixin, GroupSnapshotsMixin, VolumesMixin):
                 log.error("interrupted operation ended in error", error=str(exc))
         self._settle_transitional()
         self.reconcile()
-        self.pool()  # figures at hand before the first call, even if LVM is busy then
+        self.refresh_pool()  # figures at hand before the first call, even if LVM is busy then
         self.notify()
 
     def reconcile(self) -> dict[str, str]:

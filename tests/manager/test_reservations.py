@@ -142,3 +142,33 @@ def test_a_group_holds_at_most_max_group_volumes(store: SqlStore, sim: SimBacken
     gsnap = manager.create_group_snapshot("g", "gs")
     assert manager.create_group_from_source("g2", "", group_snapshot=gsnap.id)
     assert manager.get_group(group.id).status.value == "available"
+
+
+def test_pool_figures_never_make_a_call_wait_once_known(
+    manager: Manager, sim: SimBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the backend cannot answer stats (LVM's lock held elsewhere), calls that need no
+    backend go on with the last figures; one refresh runs in the background."""
+    from cohort.manager import core
+
+    manager.refresh_pool()
+    stuck, calls = threading.Event(), []
+    stats = sim.stats
+
+    def blocked_stats():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        stuck.wait(10)
+        return stats()
+
+    monkeypatch.setattr(sim, "stats", blocked_stats)
+    monkeypatch.setattr(core, "POOL_FIGURES_MAX_AGE_SECONDS", 0.0)
+    manager.create_volume_type("t", "", {})
+    manager.create_group_type("gt", "", {})
+    for n in range(3):
+        manager.create_group(f"g{n}", "", "gt", ["t"])  # needs the capabilities, not LVM
+    for _ in range(1000):  # the refresh thread may not have started yet
+        if calls:
+            break
+        threading.Event().wait(0.01)
+    assert calls == [1], "exactly one refresh is under way"
+    stuck.set()

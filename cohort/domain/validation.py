@@ -3,6 +3,8 @@ where stated) or raises cohort.errors.InvalidArgument with a message naming the 
 
 Names are restricted to ASCII letters, digits and ``._-:@`` plus inner spaces, and never begin with
 ``-``: whatever reaches a command line (an LV tag, an iSCSI name) can never be read as an option.
+A name never has the form of an id (a hyphenated UUID, in any case), so a reference that may be
+an id or a name always means one object.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ PAGE_SIZE_MAX = 1000
 
 _NAME_RE = re.compile(r"[A-Za-z0-9._:@][A-Za-z0-9._:@ -]*")
 _SPEC_KEY_RE = re.compile(r"[A-Za-z0-9_.:][A-Za-z0-9_.:-]*")
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUID_RE = re.compile(_UUID)
+_UUID_ANY_CASE_RE = re.compile(_UUID, re.IGNORECASE)
 
 
 def _control_char(value: str) -> str | None:
@@ -43,7 +47,8 @@ def _require_str(value: object, what: str) -> str:
 
 
 def name(value: str, what: str = "name") -> str:
-    """1..255 characters: letters, digits, ``._-:@`` and inner spaces; no leading ``-``."""
+    """1..255 characters: letters, digits, ``._-:@`` and inner spaces; no leading ``-``; not
+    of the form of an id."""
     value = _require_str(value, what)
     if not value:
         raise InvalidArgument(f"{what} must not be empty")
@@ -57,6 +62,11 @@ def name(value: str, what: str = "name") -> str:
         bad = next((ch for ch in value if _NAME_RE.fullmatch("a" + ch) is None), "?")
         raise InvalidArgument(
             f"{what} {value!r} contains {bad!r}; allowed are letters, digits, spaces and ._-:@"
+        )
+    if has_id_form(value):
+        raise InvalidArgument(
+            f"{what} {value!r} has the form of an id (a UUID); a name must not, so that a "
+            "lookup by id or name finds one object"
         )
     return value
 
@@ -81,6 +91,11 @@ def size_bytes(value: int, what: str = "size_bytes") -> int:
     if value > SIZE_MAX:
         raise InvalidArgument(f"{what} {value} is larger than the maximum {SIZE_MAX} (1 PiB)")
     return value
+
+
+def has_id_form(value: str) -> bool:
+    """Whether value is a hyphenated UUID in any case: an id, or what a client may take for one."""
+    return _UUID_ANY_CASE_RE.fullmatch(value) is not None
 
 
 def is_object_id(value: object) -> bool:
@@ -151,4 +166,6 @@ def ref(value: str, what: str = "reference") -> str:
         raise InvalidArgument(f"{what} must not be empty (an id or a name)")
     if is_object_id(value):
         return value
+    if has_id_form(value):
+        raise InvalidArgument(f"{what} {value!r} is not a canonical UUID: ids are lowercase")
     return name(value, what)

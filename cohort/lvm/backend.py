@@ -8,7 +8,11 @@ through one `lvm` process) and, here, construction from the configuration and st
   of queueing for 60 s: an error, not a hang), and new allocations are refused with
   ResourceExhausted when the pool's data or metadata use reaches `full_threshold_percent`. (The
   over-subscription ratio is the manager's rule, from `[backend] max_over_subscription_ratio`.)
-- One writer lock serialises changes (capacity check + create must be atomic); reads take none.
+- No lock of cohort's: LVM's own VG lock is the only serialisation LVM's writes need. Every
+  command, and every group batch, runs in a process of its own, so a read (`lvs` for stats or
+  the inventory) never waits behind a batch, only for LVM's VG lock while one command holds it.
+  The manager's reservations keep two calls off one object, and it counts provisioned capacity
+  atomically with its reservations; the pool threshold check here is best effort.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ class LvmBackend(LvmGroups):
     def start(self) -> None:
         """Attach the embedded pool, install LVM hygiene, check the pool, activate cohort's
         LVs and recreate missing gates. Safe to run at every start."""
-        with self._lock, edge("lvm backend start"):
+        with edge("lvm backend start"):
             loop = self.embedded.attach() if self.embedded else None
             if self.manage_lvm_config:
                 pvs = [loop] if loop else self._vg_pvs()

@@ -1,8 +1,9 @@
 """`LvmGroups`: the group operations on the thin pool of `LvmVolumes`.
 
 - Create-from-source and group snapshots run their LVM commands as one batch through one `lvm`
-  process (`cohort.lvm.shell`); every member's step is recorded in the journal before the batch
-  runs, and `revert` undoes any of them idempotently.
+  process (`cohort.lvm.shell`); every member's step is recorded in the journal (one commit for
+  the whole batch) before the batch runs, and `revert` undoes any of them idempotently.
+- Deletes journal their members' steps in one batch too, then delete member by member.
 - Consistent group snapshots are refused (FailedPrecondition) until the freeze issue lands.
 """
 
@@ -60,11 +61,8 @@ class LvmGroups(LvmVolumes):
     def delete_group(
         self, group: Group, volumes: Sequence[Volume], journal: StepRecorder
     ) -> GroupResult:
-        for volume in volumes:
-            journal.run(
-                Step(ACTION_DELETE_VOLUME, self._params(volume_id=volume.id)),
-                lambda v=volume: self.delete_volume(v),  # type: ignore[misc]
-            )
+        steps = [Step(ACTION_DELETE_VOLUME, self._params(volume_id=v.id)) for v in volumes]
+        journal.run_batch(steps, _for_each(volumes, self.delete_volume))
         members = [MemberUpdate(id=v.id, status=VolumeStatus.DELETED) for v in volumes]
         return ModelUpdate(status=GroupStatus.DELETED), members
 
@@ -92,7 +90,7 @@ class LvmGroups(LvmVolumes):
             else:
                 raise BackendError(f"volume {volume.id} names no source")
         steps = [Step(ACTION_CREATE_VOLUME, self._params(volume_id=v.id)) for v in volumes]
-        with self._lock, edge(f"group {group.id}"):
+        with edge(f"group {group.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
             for volume, source_lv in sources:
@@ -109,7 +107,7 @@ class LvmGroups(LvmVolumes):
                 if size > source.size:
                     commands.append(self.lvm.extend_argv(lv_name, size))
             self._check_room()
-            _recorded(journal, steps, lambda: run_batch(self.runner, commands))
+            journal.run_batch(steps, lambda: run_batch(self.runner, commands))
             updates = []
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             for volume in volumes:
@@ -131,7 +129,7 @@ class LvmGroups(LvmVolumes):
                 "freeze, which this backend does not provide yet"
             )
         steps = [Step(ACTION_CREATE_SNAPSHOT, self._params(snapshot_id=s.id)) for s in snapshots]
-        with self._lock, edge(f"group snapshot {group_snapshot.id}"):
+        with edge(f"group snapshot {group_snapshot.id}"):
             lvs = {lv.name: lv for lv in self.lvm.lvs()}
             commands: list[list[str]] = []
             for snap in snapshots:
@@ -146,29 +144,24 @@ class LvmGroups(LvmVolumes):
                         )
                     )
             self._check_room()
-            _recorded(journal, steps, lambda: run_batch(self.runner, commands))
+            journal.run_batch(steps, lambda: run_batch(self.runner, commands))
         members = [MemberUpdate(id=s.id, status=SnapshotStatus.AVAILABLE) for s in snapshots]
         return ModelUpdate(status=SnapshotStatus.AVAILABLE), members
 
     def delete_group_snapshot(
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
     ) -> GroupResult:
-        for snap in snapshots:
-            journal.run(
-                Step(ACTION_DELETE_SNAPSHOT, self._params(snapshot_id=snap.id)),
-                lambda s=snap: self.delete_snapshot(s),  # type: ignore[misc]
-            )
+        steps = [Step(ACTION_DELETE_SNAPSHOT, self._params(snapshot_id=s.id)) for s in snapshots]
+        journal.run_batch(steps, _for_each(snapshots, self.delete_snapshot))
         members = [MemberUpdate(id=s.id, status=SnapshotStatus.DELETED) for s in snapshots]
         return ModelUpdate(status=SnapshotStatus.DELETED), members
 
 
-def _recorded(journal: StepRecorder, steps: Sequence[Step], fn: Callable[[], T]) -> T:
-    """Record every step (nested `journal.run`), then run `fn` once inside all of them: each
-    member's step is in the journal before the batch touches anything."""
+def _for_each(items: Sequence[T], fn: Callable[[T], None]) -> Callable[[], None]:
+    """A batch's work: `fn` on every item, in order."""
 
-    def nest(i: int) -> T:
-        if i == len(steps):
-            return fn()
-        return journal.run(steps[i], lambda: nest(i + 1))
+    def run() -> None:
+        for item in items:
+            fn(item)
 
-    return nest(0)
+    return run

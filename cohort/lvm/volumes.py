@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 
 import structlog
@@ -53,7 +52,6 @@ class LvmVolumes:
         self.lvm = Lvm(runner, vg, pool)
         self.gates = Gates(runner)
         self.full_threshold_percent = full_threshold_percent
-        self._lock = threading.RLock()
         self._extent: int | None = None
 
     # -- sizes and capacity ----------------------------------------------------------------
@@ -105,7 +103,7 @@ class LvmVolumes:
     def ensure_gate(self, volume: Volume) -> str:
         """The volume's gate exists and matches its LV (created or reloaded); its path."""
         lv_name = names.volume_lv(volume.id)
-        with self._lock, edge(f"volume {volume.id}"):
+        with edge(f"volume {volume.id}"):
             lv = self.lvm.require(lv_name)
             return self._ensure_gate(volume.id, lv)
 
@@ -125,7 +123,7 @@ class LvmVolumes:
 
     def ensure_gates(self) -> dict[str, str]:
         """Recreate the missing gates of every volume LV (start-up, after boot)."""
-        with self._lock, edge("gates"):
+        with edge("gates"):
             present = self.gates.list()
             made: dict[str, str] = {}
             for lv in self.lvm.lvs():
@@ -154,7 +152,7 @@ class LvmVolumes:
     def create_volume(self, volume: Volume) -> VolumeUpdate:
         lv_name = names.volume_lv(volume.id)
         size = self.round_size(volume.size_bytes)
-        with self._lock, edge(f"volume {volume.id}"):
+        with edge(f"volume {volume.id}"):
             existing = self.lvm.lv(lv_name)
             if existing is None:
                 self._check_room()
@@ -177,7 +175,7 @@ class LvmVolumes:
     def _clone(self, volume: Volume, source_lv: str) -> VolumeUpdate:
         lv_name = names.volume_lv(volume.id)
         size = self.round_size(volume.size_bytes)
-        with self._lock, edge(f"volume {volume.id}"):
+        with edge(f"volume {volume.id}"):
             existing = self.lvm.lv(lv_name)
             if existing is None:
                 self.lvm.require(source_lv)
@@ -199,7 +197,7 @@ class LvmVolumes:
     def extend_volume(self, volume: Volume, new_size_bytes: int) -> None:
         lv_name = names.volume_lv(volume.id)
         size = self.round_size(new_size_bytes)
-        with self._lock, edge(f"volume {volume.id}"):
+        with edge(f"volume {volume.id}"):
             lv = self.lvm.require(lv_name)
             if size < lv.size:
                 raise BackendError(
@@ -211,7 +209,7 @@ class LvmVolumes:
             self._ensure_gate(volume.id, self.lvm.require(lv_name))
 
     def delete_volume(self, volume: Volume) -> None:
-        with self._lock, edge(f"volume {volume.id}"):
+        with edge(f"volume {volume.id}"):
             self._remove_volume(volume.id)
 
     def _remove_volume(self, volume_id: str) -> None:
@@ -221,7 +219,7 @@ class LvmVolumes:
     def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None:
         lv_name = names.snapshot_lv(snapshot.id)
         origin_lv = names.volume_lv(volume.id)
-        with self._lock, edge(f"snapshot {snapshot.id}"):
+        with edge(f"snapshot {snapshot.id}"):
             existing = self.lvm.lv(lv_name)
             if existing is not None:
                 _check_same(existing, f"snapshot {snapshot.id}", existing.size, origin_lv)
@@ -231,7 +229,7 @@ class LvmVolumes:
             self.lvm.snapshot(lv_name, origin.name, snapshot.id, writable=False)
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
-        with self._lock, edge(f"snapshot {snapshot.id}"):
+        with edge(f"snapshot {snapshot.id}"):
             self.lvm.remove(names.snapshot_lv(snapshot.id))
 
     # -- the journal -----------------------------------------------------------------------
@@ -245,7 +243,7 @@ class LvmVolumes:
         vg = step.params.get("vg", self.lvm.vg)
         if vg != self.lvm.vg:
             raise BackendError(f"step {step.action} belongs to VG {vg}, not {self.lvm.vg}")
-        with self._lock, edge(f"revert {step.action}"):
+        with edge(f"revert {step.action}"):
             if step.action == ACTION_CREATE_VOLUME:
                 self._remove_volume(_param(step, "volume_id"))
             elif step.action == ACTION_CREATE_SNAPSHOT:

@@ -1,7 +1,8 @@
 """`SimGroups`: the group operations of the simulated pool.
 
-The group methods do their per-member work through the journal (`StepRecorder`), one step per
-object made or deleted, and `revert` undoes a creation step idempotently. The backend never
+The group methods record their per-member steps in the journal (`StepRecorder.run_batch`), one
+step per object made or deleted, all in one batch, and `revert` undoes a creation step
+idempotently. The backend never
 cleans up after a failure itself: it raises, and the manager rolls back through the journal.
 
 A group snapshot holds the pool's lock across all its members, so it is write-order consistent
@@ -11,6 +12,7 @@ A group snapshot holds the pool's lock across all its members, so it is write-or
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -46,31 +48,16 @@ ACTION_DELETE_VOLUME = "sim.delete_volume"
 ACTION_DELETE_SNAPSHOT = "sim.delete_snapshot"
 
 
-class _Steps:
-    """One group call's steps: numbers them, records them in the journal, and applies the
-    `fail_member` and `crash_at_step` knobs."""
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One step of a group call: what the journal records and what the pool does for it."""
 
-    def __init__(self, journal: StepRecorder, faults: MethodFaults, method: str) -> None:
-        self._journal = journal
-        self._faults = faults
-        self._method = method
-        self._count = 0
-
-    def run(self, step: Step, work: Callable[[], T], member: int | None, what: str) -> T:
-        self._count += 1
-        number = self._count
-
-        def fn() -> T:
-            if member is not None and self._faults.fail_member == member:
-                raise BackendError(
-                    f"simulated failure in {self._method} on member #{member}: {what}"
-                )
-            result = work()
-            if self._faults.crash_at_step == number:
-                raise SimulatedCrash(f"simulated crash in {self._method} after step #{number}")
-            return result
-
-        return self._journal.run(step, fn)
+    step: Step
+    do: Callable[[], object]
+    """Runs under the pool's lock; the batch collects chunks and saves the state once after."""
+    member: int | None
+    """The member's 1-based number for the `fail_member` knob; None for the group's own step."""
+    what: str
 
 
 class SimGroups(SimPool):
@@ -78,9 +65,8 @@ class SimGroups(SimPool):
 
     def create_group(self, group: Group) -> ModelUpdate | None:
         faults = self._faults_for("create_group")
-        with self._lock:
+        with self._changing():
             self._groups.add(group.id)
-            self._changed()
         return _model(faults, GroupStatus.AVAILABLE)
 
     def update_group(
@@ -90,7 +76,7 @@ class SimGroups(SimPool):
         with self._lock:
             for number, volume in enumerate([*add_volumes, *remove_volumes], start=1):
                 if faults.fail_member == number:
-                    raise BackendError(
+                    raise faults.failure(
                         f"simulated failure in update_group on member #{number}: volume {volume.id}"
                     )
             for volume in add_volumes:
@@ -109,17 +95,18 @@ class SimGroups(SimPool):
         self, group: Group, volumes: Sequence[Volume], journal: StepRecorder
     ) -> GroupResult:
         faults = self._faults_for("delete_group")
-        steps = _Steps(journal, faults, "delete_group")
-        for number, volume in enumerate(volumes, start=1):
-            steps.run(
-                Step(ACTION_DELETE_VOLUME, {"volume_id": volume.id}),
-                partial(self._remove, self._volumes, volume.id),
+        works = [
+            _Work(
+                Step(ACTION_DELETE_VOLUME, {"volume_id": v.id}),
+                partial(self._volumes.pop, v.id, None),
                 number,
-                f"volume {volume.id}",
+                f"volume {v.id}",
             )
-        with self._lock:
+            for number, v in enumerate(volumes, start=1)
+        ]
+        self._run_batch(journal, faults, "delete_group", works)
+        with self._changing():
             self._groups.discard(group.id)
-            self._changed()
         return _result(faults, GroupStatus.DELETED, [v.id for v in volumes], VolumeStatus.DELETED)
 
     def create_group_from_src(
@@ -139,22 +126,24 @@ class SimGroups(SimPool):
             )
         if group.consistent and source_group is not None:
             self._check_consistent(f"group {group.id} (a consistent clone of a group)")
-        steps = _Steps(journal, faults, "create_group_from_src")
-        # Under the lock throughout: clones of a source group are taken at one instant.
-        with self._lock:
-            steps.run(
+        works = [
+            _Work(
                 Step(ACTION_CREATE_GROUP, {"group_id": group.id}),
-                lambda: self._add_group(group.id),
+                partial(self._groups.add, group.id),
                 None,
                 f"group {group.id}",
-            )
-            for number, volume in enumerate(volumes, start=1):
-                steps.run(
-                    Step(ACTION_CREATE_VOLUME, {"volume_id": volume.id}),
-                    partial(self._volume_from_source, volume),
+            ),
+            *(
+                _Work(
+                    Step(ACTION_CREATE_VOLUME, {"volume_id": v.id}),
+                    partial(self._volume_from_source, v),
                     number,
-                    f"volume {volume.id}",
+                    f"volume {v.id}",
                 )
+                for number, v in enumerate(volumes, start=1)
+            ),
+        ]
+        self._run_batch(journal, faults, "create_group_from_src", works)
         updates = [
             MemberUpdate(id=v.id, status=VolumeStatus.AVAILABLE, device_path=device_path(v.id))
             for v in volumes
@@ -167,16 +156,16 @@ class SimGroups(SimPool):
         faults = self._faults_for("create_group_snapshot")
         if group_snapshot.consistent:
             self._check_consistent(f"group snapshot {group_snapshot.id}")
-        steps = _Steps(journal, faults, "create_group_snapshot")
-        # Under the lock throughout: no write falls between two members' snapshots.
-        with self._lock:
-            for number, snapshot in enumerate(snapshots, start=1):
-                steps.run(
-                    Step(ACTION_CREATE_SNAPSHOT, {"snapshot_id": snapshot.id}),
-                    partial(self._snapshot_step, snapshot),
-                    number,
-                    f"snapshot {snapshot.id} of volume {snapshot.volume_id}",
-                )
+        works = [
+            _Work(
+                Step(ACTION_CREATE_SNAPSHOT, {"snapshot_id": s.id}),
+                partial(self._make_snapshot, s.id, s.volume_id),
+                number,
+                f"snapshot {s.id} of volume {s.volume_id}",
+            )
+            for number, s in enumerate(snapshots, start=1)
+        ]
+        self._run_batch(journal, faults, "create_group_snapshot", works)
         return _result(
             faults, SnapshotStatus.AVAILABLE, [s.id for s in snapshots], SnapshotStatus.AVAILABLE
         )
@@ -185,17 +174,45 @@ class SimGroups(SimPool):
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
     ) -> GroupResult:
         faults = self._faults_for("delete_group_snapshot")
-        steps = _Steps(journal, faults, "delete_group_snapshot")
-        for number, snapshot in enumerate(snapshots, start=1):
-            steps.run(
-                Step(ACTION_DELETE_SNAPSHOT, {"snapshot_id": snapshot.id}),
-                partial(self._remove, self._snapshots, snapshot.id),
+        works = [
+            _Work(
+                Step(ACTION_DELETE_SNAPSHOT, {"snapshot_id": s.id}),
+                partial(self._snapshots.pop, s.id, None),
                 number,
-                f"snapshot {snapshot.id}",
+                f"snapshot {s.id}",
             )
+            for number, s in enumerate(snapshots, start=1)
+        ]
+        self._run_batch(journal, faults, "delete_group_snapshot", works)
         return _result(
             faults, SnapshotStatus.DELETED, [s.id for s in snapshots], SnapshotStatus.DELETED
         )
+
+    def _run_batch(
+        self, journal: StepRecorder, faults: MethodFaults, method: str, works: Sequence[_Work]
+    ) -> None:
+        """Record every step in one journal batch, then do them all under the lock (so a group
+        snapshot is write-order consistent, and the clones of a source group are taken at one
+        instant), applying the `fail_member` and `crash_at_step` knobs."""
+
+        def run() -> None:
+            with self._changing():
+                try:
+                    for number, work in enumerate(works, start=1):
+                        if work.member is not None and faults.fail_member == work.member:
+                            raise faults.failure(
+                                f"simulated failure in {method} on member #{work.member}: "
+                                f"{work.what}"
+                            )
+                        work.do()
+                        if faults.crash_at_step == number:
+                            raise SimulatedCrash(
+                                f"simulated crash in {method} after step #{number}"
+                            )
+                finally:
+                    self._collect()
+
+        journal.run_batch([w.step for w in works], run)
 
     # -- Backend: the journal ---------------------------------------------------------------
     def revert(self, step: Step) -> None:
@@ -226,30 +243,16 @@ class SimGroups(SimPool):
             )
 
     def _volume_from_source(self, volume: Volume) -> None:
-        with self._lock:
-            if volume.source_snapshot_id:
-                self._volume_from_snapshot(volume, volume.source_snapshot_id)
-            elif volume.source_volume_id:
-                self._clone_volume(volume, volume.source_volume_id)
-            else:
-                raise BackendError(f"volume {volume.id} names no source snapshot or volume")
-            self._changed()
-
-    def _snapshot_step(self, snapshot: Snapshot) -> None:
-        with self._lock:
-            self._make_snapshot(snapshot.id, snapshot.volume_id)
-            self._changed()
-
-    def _add_group(self, group_id: str) -> None:
-        with self._lock:
-            self._groups.add(group_id)
-            self._changed()
+        if volume.source_snapshot_id:
+            self._volume_from_snapshot(volume, volume.source_snapshot_id)
+        elif volume.source_volume_id:
+            self._clone_volume(volume, volume.source_volume_id)
+        else:
+            raise BackendError(f"volume {volume.id} names no source snapshot or volume")
 
     def _remove_group(self, group_id: str) -> None:
-        with self._lock:
-            if group_id in self._groups:
-                self._groups.discard(group_id)
-                self._changed()
+        with self._changing():
+            self._groups.discard(group_id)
 
 
 # -- building the answers -------------------------------------------------------------------

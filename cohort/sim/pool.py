@@ -5,15 +5,20 @@ the pool's chunk table, shared copy-on-write between a volume and its snapshots 
 pool's allocation is the size of the chunk table (chunks nobody references are dropped), so a
 snapshot costs nothing until its origin is overwritten. Sizes are rounded up to a 4 MiB extent.
 
-One re-entrant lock serialises every change. The group operations are `cohort.sim.groups`; the
-state file is `cohort.sim.state`.
+One short lock keeps the model consistent: it covers in-memory work only (and, with a state
+file, encoding the new state; the file is written after the lock is released). Nothing waits
+under it for I/O or for a delay of the fault plan. The group operations are `cohort.sim.groups`;
+the state file is `cohort.sim.state`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from time import sleep
 
 from cohort.domain.backend import PoolStats, VolumeUpdate
 from cohort.domain.model import Snapshot, Volume
@@ -57,7 +62,9 @@ class SimPool:
         self.max_provisioned_bytes = max_provisioned_bytes
         self._faults = faults or FaultPlan()
         self._state_file = Path(state_file) if state_file is not None else None
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._version = self._written = 0
         self._volumes: dict[str, Lv] = {}
         self._snapshots: dict[str, Lv] = {}
         self._groups: set[str] = set()
@@ -76,10 +83,14 @@ class SimPool:
             self._faults = plan
 
     def _faults_for(self, method: str) -> MethodFaults:
+        """The method's faults, applied at its start: the `delay` (slept holding no lock), then
+        `raise`."""
         with self._lock:
             faults = self._faults.for_method(method)
+        if faults.delay:
+            sleep(faults.delay)
         if faults.raise_:
-            raise BackendError(f"simulated failure in {method}")
+            raise faults.failure(f"simulated failure in {method}")
         return faults
 
     # -- Backend: pool ----------------------------------------------------------------------
@@ -107,28 +118,25 @@ class SimPool:
     # -- Backend: volumes and snapshots -----------------------------------------------------
     def create_volume(self, volume: Volume) -> VolumeUpdate:
         self._faults_for("create_volume")
-        with self._lock:
+        with self._changing():
             self._make_volume(volume.id, self.round_size(volume.size_bytes), {}, None)
-            self._changed()
         return VolumeUpdate(device_path=device_path(volume.id))
 
     def create_volume_from_snapshot(self, volume: Volume, snapshot: Snapshot) -> VolumeUpdate:
         self._faults_for("create_volume_from_snapshot")
-        with self._lock:
+        with self._changing():
             self._volume_from_snapshot(volume, snapshot.id)
-            self._changed()
         return VolumeUpdate(device_path=device_path(volume.id))
 
     def create_cloned_volume(self, volume: Volume, source: Volume) -> VolumeUpdate:
         self._faults_for("create_cloned_volume")
-        with self._lock:
+        with self._changing():
             self._clone_volume(volume, source.id)
-            self._changed()
         return VolumeUpdate(device_path=device_path(volume.id))
 
     def extend_volume(self, volume: Volume, new_size_bytes: int) -> None:
         self._faults_for("extend_volume")
-        with self._lock:
+        with self._changing():
             lv = self._volumes.get(volume.id)
             if lv is None:
                 raise BackendError(f"volume {volume.id} does not exist in pool {self.pool_name}")
@@ -140,32 +148,24 @@ class SimPool:
             if new_size > lv.size:
                 self._check_room(new_size - lv.size, f"volume {volume.id}")
             lv.size = new_size
-            self._changed()
 
     def delete_volume(self, volume: Volume) -> None:
         self._faults_for("delete_volume")
-        with self._lock:
-            if self._volumes.pop(volume.id, None) is not None:
-                self._collect()
-                self._changed()
+        self._remove(self._volumes, volume.id)
 
     def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None:
         self._faults_for("create_snapshot")
-        with self._lock:
+        with self._changing():
             self._make_snapshot(snapshot.id, volume.id)
-            self._changed()
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
         self._faults_for("delete_snapshot")
-        with self._lock:
-            if self._snapshots.pop(snapshot.id, None) is not None:
-                self._collect()
-                self._changed()
+        self._remove(self._snapshots, snapshot.id)
 
     # -- test helpers -----------------------------------------------------------------------
     def write(self, volume_id: str, offset: int, data: bytes) -> None:
         """Write data into a volume (tests only). Out of pool space: ResourceExhausted."""
-        with self._lock:
+        with self._changing():
             lv = self._volumes.get(volume_id)
             if lv is None:
                 raise BackendError(f"volume {volume_id} does not exist in pool {self.pool_name}")
@@ -191,7 +191,6 @@ class SimPool:
                     f"pool {self.pool_name} is full: no room to write {len(data)} bytes "
                     f"to volume {volume_id}"
                 )
-            self._changed()
 
     def read(self, volume_id: str, offset: int, length: int) -> bytes:
         """Read from a volume or a snapshot (tests only); unwritten bytes read as zeros."""
@@ -343,21 +342,46 @@ class SimPool:
         )
 
     def _remove(self, table: dict[str, Lv], object_id: str) -> None:
-        with self._lock:
+        with self._changing():
             if table.pop(object_id, None) is not None:
                 self._collect()
-                self._changed()
 
     # -- persistence ------------------------------------------------------------------------
-    def _changed(self) -> None:
-        if self._state_file is not None:
-            self._save(self._state_file)
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock for a change (in-memory work, then the new state encoded), and write
+        the state file, if any, after the lock is released. Also when the change raised: what
+        was done before the exception is saved, as a real pool would keep it."""
+        text: str | None = None
+        version = 0
+        try:
+            with self._lock:
+                try:
+                    yield
+                finally:
+                    if self._state_file is not None:
+                        self._version += 1
+                        version = self._version
+                        text = state.encode(
+                            state.Contents(
+                                self._volumes,
+                                self._snapshots,
+                                self._groups,
+                                self._data,
+                                self._next_chunk,
+                            )
+                        )
+        finally:
+            if text is not None:
+                self._write(version, text)
 
-    def _save(self, path: Path) -> None:
-        contents = state.Contents(
-            self._volumes, self._snapshots, self._groups, self._data, self._next_chunk
-        )
-        state.save(path, contents)
+    def _write(self, version: int, text: str) -> None:
+        """Write one version of the state; a newer one written meanwhile makes it moot."""
+        assert self._state_file is not None
+        with self._write_lock:
+            if version > self._written:
+                state.write(self._state_file, text)
+                self._written = version
 
     def _load(self, path: Path) -> None:
         contents = state.load(path)

@@ -35,7 +35,9 @@ class Contents:
     next_chunk: int
 
 
-def save(path: Path, contents: Contents) -> None:
+def encode(contents: Contents) -> str:
+    """The state file's text for `contents` (taken under the pool's lock; `write` is not)."""
+
     def lv_json(lv: Lv) -> dict[str, Any]:
         return {
             "size": lv.size,
@@ -43,7 +45,7 @@ def save(path: Path, contents: Contents) -> None:
             "chunks": {str(i): c for i, c in sorted(lv.chunks.items())},
         }
 
-    state = {
+    document = {
         "version": STATE_VERSION,
         "volumes": {k: lv_json(v) for k, v in sorted(contents.volumes.items())},
         "snapshots": {k: lv_json(v) for k, v in sorted(contents.snapshots.items())},
@@ -53,11 +55,16 @@ def save(path: Path, contents: Contents) -> None:
             str(c): base64.b64encode(b).decode("ascii") for c, b in sorted(contents.data.items())
         },
     }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def write(path: Path, text: str) -> None:
+    """Replace the file atomically: a temporary file, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(state, f, separators=(",", ":"))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -57,6 +57,11 @@ class SqlRepository(Generic[T]):
         stmt = select(func.count()).select_from(self._row).where(*where)
         return int(self._session.scalar(stmt) or 0)
 
+    def total(self, attribute: str, **eq: object) -> int:
+        column = self._filter_column(attribute)
+        stmt = select(func.coalesce(func.sum(column), 0)).where(*self._where(None, eq))
+        return int(self._session.scalar(stmt) or 0)
+
     def page(
         self,
         page_size: int,
@@ -98,6 +103,23 @@ class SqlRepository(Generic[T]):
                 setattr(row, name, value)
 
         self._flush_guarded(obj, assign)
+
+    def patch(self, id: str, **changes: object) -> None:
+        self._check_writable()
+        row = self._row_by("id", id)
+        if row is None:
+            raise NotFound(f"{self._codec.kind} {id} not found")
+        columns = self._codec.patch_columns(changes)
+        try:
+            with self._session.begin_nested():
+                for name, value in columns.items():
+                    setattr(row, name, value)
+        except IntegrityError:
+            if "name" in changes:
+                raise AlreadyExists(
+                    f"a {self._codec.kind} named {changes['name']!r} already exists"
+                ) from None
+            raise
 
     def remove(self, id: str) -> None:
         """Delete the record; removing an id that is not there does nothing."""

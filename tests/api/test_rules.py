@@ -6,6 +6,7 @@ import grpc
 import pytest
 
 from cohort.v1 import common_pb2 as c
+from cohort.v1 import consistency_groups_pb2 as cg_pb
 from cohort.v1 import group_snapshots_pb2 as gs_pb
 from cohort.v1 import groups_pb2 as g_pb
 from cohort.v1 import snapshots_pb2 as s_pb
@@ -72,6 +73,58 @@ def test_idempotent_types_groups_snapshots(api: Api) -> None:
     )
 
 
+def test_names_of_the_form_of_an_id_are_refused(api: Api) -> None:
+    """Otherwise a lookup by id or name could find another object than the one named."""
+    group = scenario.group_with_volumes(api, count=1)
+    vol_id = group.volume_ids[0]
+    cg = api.cgs.CreateConsistencyGroup(
+        cg_pb.CreateConsistencyGroupRequest(name="cg", volume_types=["fast"])
+    )
+    for taken in (vol_id, vol_id.upper(), group.id):
+        creates = [
+            (api.types.CreateVolumeType, t_pb.CreateVolumeTypeRequest(name=taken)),
+            (api.types.CreateGroupType, t_pb.CreateGroupTypeRequest(name=taken)),
+            (
+                api.volumes.CreateVolume,
+                v_pb.CreateVolumeRequest(name=taken, size_bytes=MIB, volume_type="fast"),
+            ),
+            (
+                api.snapshots.CreateSnapshot,
+                s_pb.CreateSnapshotRequest(volume_id=vol_id, name=taken),
+            ),
+            (
+                api.groups.CreateGroup,
+                g_pb.CreateGroupRequest(name=taken, group_type="generic", volume_types=["plain"]),
+            ),
+            (
+                api.groups.CreateGroupFromSource,
+                g_pb.CreateGroupFromSourceRequest(name=taken, source_group_id=group.id),
+            ),
+            (api.groups.UpdateGroup, g_pb.UpdateGroupRequest(group_id=group.id, name=taken)),
+            (
+                api.group_snapshots.CreateGroupSnapshot,
+                gs_pb.CreateGroupSnapshotRequest(group_id=group.id, name=taken),
+            ),
+            (
+                api.cgs.CreateConsistencyGroup,
+                cg_pb.CreateConsistencyGroupRequest(name=taken, volume_types=["fast"]),
+            ),
+            (
+                api.cgs.CreateCgsnapshot,
+                cg_pb.CreateCgsnapshotRequest(consistencygroup_id=cg.id, name=taken),
+            ),
+        ]
+        for call, request in creates:
+            with pytest.raises(grpc.RpcError) as info:
+                call(request)
+            assert info.value.code() is CODE.INVALID_ARGUMENT, request
+            assert "has the form of an id" in (info.value.details() or ""), request
+    # an id in another case is no reference either: ids are lowercase
+    request = g_pb.GetGroupRequest(group_id=group.id.upper())
+    assert code_of(api.groups.GetGroup, request) is CODE.INVALID_ARGUMENT
+    assert api.groups.GetGroup(g_pb.GetGroupRequest(group_id=group.id)).name == "g1"
+
+
 # -- capability matching and capacity -------------------------------------------------------
 @pytest.mark.parametrize(
     ("specs", "ok"),
@@ -122,6 +175,7 @@ def test_consistent_group_type_needs_consistent_volume_types(api: Api) -> None:
 def test_consistent_groups_refused_when_backend_is_not_consistent(api: Api) -> None:
     scenario.types(api)
     api.sim.consistent_group_snapshot = False
+    api.manager.refresh_pool()  # a backend's capabilities change only at restart
     request = g_pb.CreateGroupRequest(name="g", group_type="consistent", volume_types=["fast"])
     assert code_of(api.groups.CreateGroup, request) is CODE.FAILED_PRECONDITION
 

@@ -46,6 +46,21 @@ def test_bad_names(bad: str, reason: str) -> None:
         v.name(bad, "volume name")
 
 
+@given(st.uuids(), st.booleans())
+def test_names_of_the_form_of_an_id_are_refused(value: uuid.UUID, upper: bool) -> None:
+    text = str(value).upper() if upper else str(value)
+    assert v.has_id_form(text)
+    with pytest.raises(InvalidArgument, match=r"^volume name '.*' has the form of an id"):
+        v.name(text, "volume name")
+
+
+@pytest.mark.parametrize(
+    "near", ["0b9f6c1e-3f4a-4c2d-9e2a-2f6d1c0a7b1", "0b9f6c1e3f4a4c2d9e2a2f6d1c0a7b11", "id-0b9f"]
+)
+def test_names_near_an_id_are_names(near: str) -> None:
+    assert v.name(near) == near
+
+
 def test_name_names_the_field() -> None:
     with pytest.raises(InvalidArgument, match=r"^group name must not be empty$"):
         v.name("", "group name")
@@ -68,7 +83,7 @@ def test_no_accepted_name_is_dangerous(text: str) -> None:
 
 @given(st.text(alphabet=NAME_CHARS, min_size=1, max_size=255))
 def test_names_of_allowed_characters_are_accepted_unless_edgy(text: str) -> None:
-    edgy = text.startswith("-") or text != text.strip(" ")
+    edgy = text.startswith("-") or text != text.strip(" ") or v.has_id_form(text)
     try:
         v.name(text)
     except InvalidArgument:
@@ -186,3 +201,5 @@ def test_ref() -> None:
         v.ref("-x", "group")
     with pytest.raises(InvalidArgument, match="contains '/'"):
         v.ref("../etc", "group")
+    with pytest.raises(InvalidArgument, match="not a canonical UUID: ids are lowercase"):
+        v.ref(good.upper(), "group")

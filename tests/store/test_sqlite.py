@@ -60,7 +60,7 @@ def test_every_connection_has_the_pragmas(file_store: SqlStore) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert results == [("wal", 1, 1, 30000)] * 4
+    assert results == [("wal", 2, 1, 30000)] * 4  # synchronous=FULL
 
 
 def _concurrent_increments(store: SqlStore, threads: int, rounds: int) -> None:
@@ -108,6 +108,58 @@ def test_concurrent_transactions_in_memory() -> None:
         _concurrent_increments(store, threads=8, rounds=15)
     finally:
         store.close()
+
+
+def test_readers_never_wait_for_writers_or_connections(file_store: SqlStore) -> None:
+    """While one writer holds the write lock, more writers than the old pool's 15 connections
+    queue in BEGIN IMMEDIATE, and readers still get a connection and a snapshot at once; then
+    every writer commits in turn: nobody sees "database is locked" or a pool timeout."""
+    vt = VolumeType(name="t")
+    with file_store.transaction() as tx:
+        tx.volume_types.add(vt)
+    holding, readers_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    read = []
+
+    def holder() -> None:
+        with file_store.transaction() as tx:
+            tx.volumes.add(Volume(name="first", size_bytes=1, volume_type_id=vt.id))
+            holding.set()
+            readers_done.wait(20)
+
+    def writer(n: int) -> None:
+        try:
+            with file_store.transaction() as tx:
+                tx.volumes.add(Volume(name=f"w{n}", size_bytes=1, volume_type_id=vt.id))
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            with file_store.transaction(readonly=True) as tx:
+                read.append(tx.volumes.count())
+        except BaseException as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(10)
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(20)]
+    for w in writers:
+        w.start()
+    readers = [threading.Thread(target=reader) for _ in range(20)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(15)
+    readers_done.set()
+    first.join()
+    for w in writers:
+        w.join()
+    assert errors == []
+    assert read == [0] * 20  # the writer had not committed while they read
+    with file_store.transaction(readonly=True) as tx:
+        assert tx.volumes.count() == 21
 
 
 def test_a_reader_sees_a_snapshot_while_a_writer_commits(file_store: SqlStore) -> None:

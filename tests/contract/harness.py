@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from cohort.domain.backend import Backend, Step
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
+from tests.recorder import Recorder
 
 T = TypeVar("T")
 MiB = 1024**2
@@ -40,43 +41,37 @@ class Crash(BaseException):
     """The journal's stand-in for a process crash at a chosen step."""
 
 
-class Journal:
-    """The journal as the manager keeps it: steps are recorded before their work runs and marked
-    done after. `crash_before` / `crash_after` (1-based, counting the backend's calls into the
-    journal) raise `Crash` right after recording that call's steps / right after its work, as a
-    crash of cohortd there would leave them."""
+class Journal(Recorder):
+    """The manager's journal (tests/recorder.py) with crash points: `crash_before` /
+    `crash_after` (1-based batch numbers) raise `Crash` right after that batch's steps were
+    recorded / right after its work ran, as a crash of cohortd there would leave them."""
 
     def __init__(self, crash_before: int | None = None, crash_after: int | None = None) -> None:
-        self.recorded: list[Step] = []
-        self.done: list[Step] = []
-        self.calls = 0
+        super().__init__()
         self.crash_before = crash_before
         self.crash_after = crash_after
 
-    def run(self, step: Step, fn: Callable[[], T]) -> T:
-        return self.run_batch([step], fn)
-
     def run_batch(self, steps: Sequence[Step], fn: Callable[[], T]) -> T:
-        self.recorded.extend(steps)
-        self.calls += 1
-        number = self.calls
-        if number == self.crash_before:
-            raise Crash(f"crash before the work of journal call #{number}")
-        result = fn()
-        if number == self.crash_after:
-            raise Crash(f"crash after the work of journal call #{number}")
-        self.done.extend(steps)
-        return result
+        number = self.batches + 1
+
+        def work() -> T:
+            if number == self.crash_before:
+                raise Crash(f"crash before the work of batch #{number}")
+            result = fn()
+            if number == self.crash_after:
+                raise Crash(f"crash after the work of batch #{number}")
+            return result
+
+        return super().run_batch(steps, work)
 
     def settled(self) -> bool:
-        """Every recorded step ran and was marked done (in whatever nesting order)."""
-        return len(self.done) == len(self.recorded) and all(s in self.done for s in self.recorded)
+        """Every recorded step ran and was marked done."""
+        return self.done == self.recorded
 
     def rollback(self, backend: Backend) -> None:
         """Revert every recorded step, newest first, twice (a revert may itself be re-run)."""
-        for step in reversed(self.recorded):
-            backend.revert(step)
-            backend.revert(step)
+        super().rollback(backend)
+        super().rollback(backend)
 
 
 def volume(

@@ -82,7 +82,15 @@ class PoolStats:
 
 
 class Backend(Protocol):
-    """A storage backend. All methods may block; the manager never holds its lock across them."""
+    """A storage backend. All methods may block; the manager never holds its lock across them.
+
+    What every backend answers alike (checked by the contract suite, tests/contract/suite.py):
+    a create of an id the backend holds is a retry when its arguments (size, source) are the
+    same, and answers that object; with other arguments it raises BackendError and leaves the
+    object as it is. Something the backend does not hold (a source, an origin, a volume to
+    extend or add) is a BackendError, never cohort.errors.NotFound. A full pool refuses every
+    new allocation with ResourceExhausted before making anything; deletes are never refused.
+    """
 
     name: str
     """volume_backend_name reported upstream."""
@@ -92,7 +100,9 @@ class Backend(Protocol):
         Pure: no I/O, no lock (the manager calls it inside its transactions)."""
         ...
 
-    def stats(self) -> PoolStats: ...
+    def stats(self) -> PoolStats:
+        """provisioned_bytes: every volume and every snapshot at its full size."""
+        ...
 
     # -- volumes and snapshots -------------------------------------------------------------
     def create_volume(self, volume: Volume) -> VolumeUpdate: ...
@@ -101,13 +111,17 @@ class Backend(Protocol):
 
     def create_cloned_volume(self, volume: Volume, source: Volume) -> VolumeUpdate: ...
 
-    def extend_volume(self, volume: Volume, new_size_bytes: int) -> None: ...
+    def extend_volume(self, volume: Volume, new_size_bytes: int) -> None:
+        """To the size it has: nothing to do (a retry). Smaller: BackendError (never shrinks)."""
+        ...
 
     def delete_volume(self, volume: Volume) -> None:
         """Idempotent: a volume the backend does not have is deleted already."""
         ...
 
-    def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None: ...
+    def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None:
+        """A snapshot id held already of another volume: BackendError."""
+        ...
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
         """Idempotent, like delete_volume."""
@@ -134,13 +148,20 @@ class Backend(Protocol):
         source_group: Group | None = None,
         source_vols: Sequence[Volume] | None = None,
     ) -> GroupResult:
-        """Each new volume names its source in source_snapshot_id or source_volume_id."""
+        """Each new volume names its source in source_snapshot_id or source_volume_id; the
+        member updates carry each new volume's device_path. All members or none: on failure it
+        raises, and reverting the recorded steps leaves none of the new volumes. A consistent
+        group cloned from a source group on a pool without consistent group snapshots:
+        FailedPrecondition, before any step is recorded."""
         ...
 
     def create_group_snapshot(
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
     ) -> GroupResult:
-        """When group_snapshot.consistent, write-order consistent across the members, or raise."""
+        """When group_snapshot.consistent, write-order consistent across the members; on a pool
+        without consistent group snapshots (PoolStats.consistent_group_snapshot) that is
+        FailedPrecondition, before any step is recorded. All members or none: on failure it
+        raises, and reverting the recorded steps leaves no member's snapshot."""
         ...
 
     def delete_group_snapshot(
@@ -154,5 +175,7 @@ class Backend(Protocol):
 
     # -- the journal -----------------------------------------------------------------------
     def revert(self, step: Step) -> None:
-        """Undo a recorded step. Idempotent: the step may not have run, or run only in part."""
+        """Undo a recorded step. Idempotent: the step may not have run, or run only in part.
+        Reverting a deletion does nothing (deletes roll forward); an unknown action is a
+        BackendError."""
         ...

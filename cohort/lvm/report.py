@@ -3,7 +3,9 @@
 lvm2's JSON report is `{"report": [{"lv": [{col: "string", ...}]}]}` (one element per report
 group; `fullreport` gives one element per VG with "vg", "pv", "lv", "pvseg", "seg" lists; a
 "log" list may follow when the command log is reported). Every value is a string; sizes are
-bytes without suffix; percentages are "12.34" or "" where they do not apply. Rows become
+bytes without suffix; percentages are "12.34" or "" where they do not apply. lvm prints every
+column a command asks for in every row (an empty string where it does not apply), so a row
+that lacks one is not the report asked for: `MissingColumn`, never an empty default. Rows become
 frozen dataclasses here; `lv_attr` is decoded into typed fields. Nothing else in cohort reads
 LVM's output.
 """
@@ -11,7 +13,7 @@ LVM's output.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -56,6 +58,15 @@ E = TypeVar("E", bound=StrEnum)
 
 class ReportError(BackendError):
     """LVM printed something that is not the report we asked for."""
+
+
+class MissingColumn(ReportError):
+    """A report row lacks a column the command asked for (never read as an empty default)."""
+
+    def __init__(self, kind: str, column: str) -> None:
+        super().__init__(f"LVM report {kind} row lacks column {column!r}")
+        self.kind = kind
+        self.column = column
 
 
 class VolumeType(StrEnum):
@@ -231,111 +242,130 @@ def _load(text: str) -> Mapping[str, object]:
     return doc
 
 
-def rows(text: str, kind: str) -> Iterator[Mapping[str, str]]:
-    """Every row of `kind` ("lv", "vg", "pv", ...) in every report element."""
+class Row:
+    """One report row; every accessor requires its column (asked for, so always printed)."""
+
+    __slots__ = ("_values", "kind")
+
+    def __init__(self, kind: str, values: Mapping[str, object], columns: Sequence[str]) -> None:
+        self.kind = kind
+        self._values = values
+        for column in columns:
+            self.text(column)
+
+    def text(self, column: str) -> str:
+        try:
+            value = self._values[column]
+        except KeyError:
+            raise MissingColumn(self.kind, column) from None
+        if not isinstance(value, str):
+            raise ReportError(
+                f"LVM report {self.kind} column {column!r} is not a string: {value!r}"
+            )
+        return value
+
+    def integer(self, column: str) -> int:
+        value = self.text(column).strip()
+        try:
+            return int(value)
+        except ValueError:
+            raise ReportError(
+                f"LVM report {self.kind} column {column!r} is not an integer: {value!r}"
+            ) from None
+
+    def optional_integer(self, column: str) -> int | None:
+        """None where LVM prints "" (the column does not apply to this row)."""
+        value = self.text(column).strip()
+        return None if value == "" else self.integer(column)
+
+    def percent(self, column: str) -> float | None:
+        value = self.text(column).strip()
+        if not value:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise ReportError(
+                f"LVM report {self.kind} column {column!r} is not a number: {value!r}"
+            ) from None
+
+    def tags(self, column: str) -> tuple[str, ...]:
+        return tuple(t for t in self.text(column).split(",") if t)
+
+
+def rows(text: str, kind: str, columns: Sequence[str]) -> Iterator[Row]:
+    """Every row of `kind` ("lv", "vg", "pv") in every report element, each checked to carry
+    every one of `columns` (the columns the command asked for) as a string."""
     for element in _load(text)["report"]:  # type: ignore[attr-defined]
         if not isinstance(element, dict):
             raise ReportError("LVM report element is not an object")
-        for row in element.get(kind, []):
+        found = element.get(kind)
+        if not isinstance(found, list):
+            raise ReportError(f"LVM report element has no {kind!r} list")
+        for row in found:
             if not isinstance(row, dict):
                 raise ReportError(f"LVM report {kind} row is not an object")
-            yield row
+            yield Row(kind, row, columns)
 
 
-def _get(row: Mapping[str, str], key: str) -> str:
-    try:
-        value = row[key]
-    except KeyError:
-        raise ReportError(f"LVM report row lacks column {key!r}") from None
-    if not isinstance(value, str):
-        raise ReportError(f"LVM report column {key!r} is not a string: {value!r}")
-    return value
-
-
-def _int(row: Mapping[str, str], key: str, default: int | None = None) -> int:
-    value = _get(row, key).strip()
-    if value == "" and default is not None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ReportError(f"LVM report column {key!r} is not an integer: {value!r}") from None
-
-
-def _opt_int(row: Mapping[str, str], key: str) -> int | None:
-    value = row.get(key, "").strip()
-    return int(value) if value else None
-
-
-def _pct(row: Mapping[str, str], key: str) -> float | None:
-    value = row.get(key, "").strip()
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise ReportError(f"LVM report column {key!r} is not a number: {value!r}") from None
-
-
-def _tags(value: str) -> tuple[str, ...]:
-    return tuple(t for t in value.split(",") if t)
-
-
-def parse_lv(row: Mapping[str, str]) -> LogicalVolume:
+def parse_lv(row: Row) -> LogicalVolume:
     return LogicalVolume(
-        name=_get(row, "lv_name"),
-        vg=_get(row, "vg_name"),
-        uuid=_get(row, "lv_uuid"),
-        size=_int(row, "lv_size"),
-        attr=LvAttr.parse(_get(row, "lv_attr")),
-        pool_lv=row.get("pool_lv", ""),
-        origin=row.get("origin", ""),
-        data_percent=_pct(row, "data_percent"),
-        metadata_percent=_pct(row, "metadata_percent"),
-        metadata_size=_opt_int(row, "lv_metadata_size"),
-        tags=_tags(row.get("lv_tags", "")),
-        dm_path=row.get("lv_dm_path", ""),
-        kernel_major=_int(row, "lv_kernel_major", -1) if "lv_kernel_major" in row else -1,
-        kernel_minor=_int(row, "lv_kernel_minor", -1) if "lv_kernel_minor" in row else -1,
-        segtype=row.get("segtype", ""),
-        when_full=row.get("lv_when_full", ""),
+        name=row.text("lv_name"),
+        vg=row.text("vg_name"),
+        uuid=row.text("lv_uuid"),
+        size=row.integer("lv_size"),
+        attr=LvAttr.parse(row.text("lv_attr")),
+        pool_lv=row.text("pool_lv"),
+        origin=row.text("origin"),
+        data_percent=row.percent("data_percent"),
+        metadata_percent=row.percent("metadata_percent"),
+        metadata_size=row.optional_integer("lv_metadata_size"),
+        tags=row.tags("lv_tags"),
+        dm_path=row.text("lv_dm_path"),
+        kernel_major=row.integer("lv_kernel_major"),
+        kernel_minor=row.integer("lv_kernel_minor"),
+        segtype=row.text("segtype"),
+        when_full=row.text("lv_when_full"),
     )
 
 
-def parse_vg(row: Mapping[str, str]) -> VolumeGroup:
+def parse_vg(row: Row) -> VolumeGroup:
     return VolumeGroup(
-        name=_get(row, "vg_name"),
-        uuid=_get(row, "vg_uuid"),
-        size=_int(row, "vg_size"),
-        free=_int(row, "vg_free"),
-        extent_size=_int(row, "vg_extent_size"),
-        extent_count=_int(row, "vg_extent_count", 0),
-        free_count=_int(row, "vg_free_count", 0),
-        tags=_tags(row.get("vg_tags", "")),
+        name=row.text("vg_name"),
+        uuid=row.text("vg_uuid"),
+        size=row.integer("vg_size"),
+        free=row.integer("vg_free"),
+        extent_size=row.integer("vg_extent_size"),
+        extent_count=row.integer("vg_extent_count"),
+        free_count=row.integer("vg_free_count"),
+        tags=row.tags("vg_tags"),
     )
 
 
-def parse_pv(row: Mapping[str, str]) -> PhysicalVolume:
+def parse_pv(row: Row) -> PhysicalVolume:
     return PhysicalVolume(
-        name=_get(row, "pv_name"),
-        vg=row.get("vg_name", ""),
-        uuid=row.get("pv_uuid", ""),
-        size=_int(row, "pv_size", 0),
-        free=_int(row, "pv_free", 0),
-        dev_size=_int(row, "dev_size", 0),
+        name=row.text("pv_name"),
+        vg=row.text("vg_name"),
+        uuid=row.text("pv_uuid"),
+        size=row.integer("pv_size"),
+        free=row.integer("pv_free"),
+        dev_size=row.integer("dev_size"),
     )
 
 
 def parse_lvs(text: str) -> list[LogicalVolume]:
-    return [parse_lv(r) for r in rows(text, "lv")]
+    """The rows of an `lvs_argv` report (every one of LV_COLUMNS required)."""
+    return [parse_lv(r) for r in rows(text, "lv", LV_COLUMNS)]
 
 
 def parse_vgs(text: str) -> list[VolumeGroup]:
-    return [parse_vg(r) for r in rows(text, "vg")]
+    """The rows of a `vgs_argv` report (every one of VG_COLUMNS required)."""
+    return [parse_vg(r) for r in rows(text, "vg", VG_COLUMNS)]
 
 
 def parse_pvs(text: str) -> list[PhysicalVolume]:
-    return [parse_pv(r) for r in rows(text, "pv")]
+    """The rows of a `pvs_argv` report (every one of PV_COLUMNS required)."""
+    return [parse_pv(r) for r in rows(text, "pv", PV_COLUMNS)]
 
 
 def lvs_argv(*selectors: str) -> list[str]:

@@ -7,6 +7,9 @@
   grows, removed with it, recreated at start.
 - Clones (from a volume or a snapshot) are thin snapshots made writable and activatable
   (`--setactivationskip n --activate y`), extended when asked larger.
+- A create of an id whose LV exists is a retry when the LV has the size and origin asked for
+  (the same object is answered), else refused (`ObjectExists`, the LV left as it is); an extend
+  never shrinks (BackendError).
 - A full pool: new allocations are refused with ResourceExhausted when the pool's data or
   metadata use reaches `full_threshold_percent`.
 - `revert` undoes a journaled creation step idempotently (the group operations of
@@ -25,7 +28,7 @@ from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
 from cohort.lvm import names
 from cohort.lvm.dm import Gates, linear_table
-from cohort.lvm.errors import NoSpace, ObjectNotFound, edge
+from cohort.lvm.errors import NoSpace, ObjectExists, ObjectNotFound, edge
 from cohort.lvm.lvm import Lvm
 from cohort.lvm.report import LogicalVolume
 from cohort.lvm.run import Runner
@@ -150,9 +153,12 @@ class LvmVolumes:
         lv_name = names.volume_lv(volume.id)
         size = self.round_size(volume.size_bytes)
         with edge(f"volume {volume.id}"):
-            if self.lvm.lv(lv_name) is None:
+            existing = self.lvm.lv(lv_name)
+            if existing is None:
                 self._check_room()
                 self.lvm.create_thin(lv_name, size, volume.id)
+            else:
+                _check_same(existing, f"volume {volume.id}", size, "")
             try:
                 path = self._ensure_gate(volume.id, self.lvm.require(lv_name))
             except BaseException:
@@ -170,10 +176,13 @@ class LvmVolumes:
         lv_name = names.volume_lv(volume.id)
         size = self.round_size(volume.size_bytes)
         with edge(f"volume {volume.id}"):
-            if self.lvm.lv(lv_name) is None:
+            existing = self.lvm.lv(lv_name)
+            if existing is None:
                 self.lvm.require(source_lv)
                 self._check_room()
                 self.lvm.snapshot(lv_name, source_lv, volume.id, writable=True)
+            else:  # a retry; the clone may not have been extended yet
+                _check_same(existing, f"volume {volume.id}", size, source_lv, growing=True)
             try:
                 lv = self.lvm.require(lv_name)
                 if size > lv.size:
@@ -190,6 +199,10 @@ class LvmVolumes:
         size = self.round_size(new_size_bytes)
         with edge(f"volume {volume.id}"):
             lv = self.lvm.require(lv_name)
+            if size < lv.size:
+                raise BackendError(
+                    f"volume {volume.id}: cannot shrink from {lv.size} to {size} bytes"
+                )
             if size > lv.size:
                 self._check_room()
                 self.lvm.extend(lv_name, size)
@@ -205,10 +218,13 @@ class LvmVolumes:
 
     def create_snapshot(self, snapshot: Snapshot, volume: Volume) -> None:
         lv_name = names.snapshot_lv(snapshot.id)
+        origin_lv = names.volume_lv(volume.id)
         with edge(f"snapshot {snapshot.id}"):
-            if self.lvm.lv(lv_name) is not None:
+            existing = self.lvm.lv(lv_name)
+            if existing is not None:
+                _check_same(existing, f"snapshot {snapshot.id}", existing.size, origin_lv)
                 return
-            origin = self.lvm.require(names.volume_lv(volume.id))
+            origin = self.lvm.require(origin_lv)
             self._check_room()
             self.lvm.snapshot(lv_name, origin.name, snapshot.id, writable=False)
 
@@ -241,6 +257,19 @@ def _param(step: Step, key: str) -> str:
     if not value:
         raise BackendError(f"step {step.action} lacks its parameter {key!r}")
     return value
+
+
+def _check_same(
+    lv: LogicalVolume, what: str, size: int, origin: str, *, growing: bool = False
+) -> None:
+    """An LV already there is a retry of the same create (same size and origin; a clone may be
+    smaller, not extended yet, when `growing`), or the create is refused: ObjectExists."""
+    size_ok = lv.size <= size if growing else lv.size == size
+    if not size_ok or lv.origin != origin:
+        raise ObjectExists(
+            f"{what} exists with other arguments: {lv.size} bytes from "
+            f"{lv.origin or 'nothing'}, asked {size} bytes from {origin or 'nothing'}"
+        )
 
 
 def _find(lvs: Sequence[LogicalVolume], name: str) -> LogicalVolume | None:

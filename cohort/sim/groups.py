@@ -33,7 +33,7 @@ from cohort.domain.model import (
     Volume,
     VolumeStatus,
 )
-from cohort.errors import BackendError
+from cohort.errors import BackendError, FailedPrecondition
 from cohort.sim.faults import MethodFaults, SimulatedCrash
 from cohort.sim.pool import SimPool, device_path
 
@@ -124,6 +124,8 @@ class SimGroups(SimPool):
             raise BackendError(
                 f"group {group.id}: exactly one of a group snapshot or a source group is needed"
             )
+        if group.consistent and source_group is not None:
+            self._check_consistent(f"group {group.id} (a consistent clone of a group)")
         works = [
             _Work(
                 Step(ACTION_CREATE_GROUP, {"group_id": group.id}),
@@ -152,11 +154,8 @@ class SimGroups(SimPool):
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
     ) -> GroupResult:
         faults = self._faults_for("create_group_snapshot")
-        if group_snapshot.consistent and not self.consistent_group_snapshot:
-            raise BackendError(
-                f"group snapshot {group_snapshot.id}: pool {self.pool_name} does not support "
-                "consistent group snapshots"
-            )
+        if group_snapshot.consistent:
+            self._check_consistent(f"group snapshot {group_snapshot.id}")
         works = [
             _Work(
                 Step(ACTION_CREATE_SNAPSHOT, {"snapshot_id": s.id}),
@@ -235,6 +234,14 @@ class SimGroups(SimPool):
         undo(object_id)
 
     # -- internals (callers hold the lock) --------------------------------------------------
+    def _check_consistent(self, what: str) -> None:
+        """A consistent group snapshot (or clone of a group) on a pool that cannot take one is
+        refused before anything is recorded: FailedPrecondition, as on every backend."""
+        if not self.consistent_group_snapshot:
+            raise FailedPrecondition(
+                f"{what}: pool {self.pool_name} does not support consistent group snapshots"
+            )
+
     def _volume_from_source(self, volume: Volume) -> None:
         if volume.source_snapshot_id:
             self._volume_from_snapshot(volume, volume.source_snapshot_id)

@@ -105,7 +105,7 @@ class SimPool:
                 pool_name=self.pool_name,
                 total_bytes=self.capacity_bytes,
                 free_bytes=max(0, self.capacity_bytes - allocated),
-                provisioned_bytes=sum(lv.size for lv in self._volumes.values()),
+                provisioned_bytes=self._provisioned(),
                 total_volumes=len(self._volumes),
                 data_percent=round(100.0 * allocated / self.capacity_bytes, 2),
                 metadata_percent=0.0,
@@ -145,7 +145,8 @@ class SimPool:
                 raise BackendError(
                     f"volume {volume.id}: cannot shrink from {lv.size} to {new_size} bytes"
                 )
-            self._check_provisioning(new_size - lv.size, f"volume {volume.id}")
+            if new_size > lv.size:
+                self._check_room(new_size - lv.size, f"volume {volume.id}")
             lv.size = new_size
 
     def delete_volume(self, volume: Volume) -> None:
@@ -271,10 +272,21 @@ class SimPool:
         for chunk_id in [c for c in self._data if c not in live]:
             del self._data[chunk_id]
 
-    def _check_provisioning(self, extra: int, what: str) -> None:
-        if self.max_provisioned_bytes is None or extra <= 0:
+    def _provisioned(self) -> int:
+        """Every volume and every snapshot at its full size (a thin snapshot can grow to it)."""
+        return sum(lv.size for lv in (*self._volumes.values(), *self._snapshots.values()))
+
+    def _check_room(self, extra: int, what: str) -> None:
+        """A new allocation of `extra` provisioned bytes: refused when no chunk is free (the
+        pool is full) or when it would pass max_provisioned_bytes."""
+        if self._allocated() >= self.capacity_bytes:
+            raise ResourceExhausted(
+                f"pool {self.pool_name} is full ({self._allocated()} of {self.capacity_bytes} "
+                f"bytes written): no room for {what}"
+            )
+        if self.max_provisioned_bytes is None:
             return
-        provisioned = sum(lv.size for lv in self._volumes.values())
+        provisioned = self._provisioned()
         if provisioned + extra > self.max_provisioned_bytes:
             raise ResourceExhausted(
                 f"pool {self.pool_name}: no room for {what} ({extra} bytes more than the "
@@ -289,7 +301,7 @@ class SimPool:
             if existing.size != size or existing.origin != origin:
                 raise BackendError(f"volume {volume_id} already exists with other arguments")
             return  # idempotent
-        self._check_provisioning(size, f"volume {volume_id}")
+        self._check_room(size, f"volume {volume_id}")
         self._volumes[volume_id] = Lv(size=size, chunks=dict(chunks), origin=origin)
 
     def _volume_from_snapshot(self, volume: Volume, snapshot_id: str) -> None:
@@ -324,6 +336,7 @@ class SimPool:
             if existing.origin != volume_id:
                 raise BackendError(f"snapshot {snapshot_id} already exists of another volume")
             return  # idempotent
+        self._check_room(origin.size, f"snapshot {snapshot_id}")
         self._snapshots[snapshot_id] = Lv(
             size=origin.size, chunks=dict(origin.chunks), origin=volume_id
         )

@@ -8,7 +8,7 @@ import pytest
 
 from cohort.domain.backend import MemberUpdate, ModelUpdate, Step
 from cohort.domain.model import Volume
-from cohort.errors import BackendError, ResourceExhausted
+from cohort.errors import BackendError, FailedPrecondition, ResourceExhausted
 from cohort.sim import SimBackend, device_path
 from tests.recorder import Recorder
 
@@ -57,7 +57,7 @@ def test_consistent_group_snapshot_needs_the_capability(journal: Recorder) -> No
     assert not sim.stats().consistent_group_snapshot
     volume = make_volume(sim)
     group_snapshot = make_group_snapshot(make_group(consistent=True))
-    with pytest.raises(BackendError, match=group_snapshot.id):
+    with pytest.raises(FailedPrecondition, match=group_snapshot.id):
         sim.create_group_snapshot(group_snapshot, snapshots_of([volume], group_snapshot), journal)
     assert journal.recorded == []
     # a group without consistency can still be snapshotted

@@ -139,12 +139,17 @@ def test_thin_pool_overcommits_but_writes_run_out_of_space() -> None:
 
 
 def test_snapshot_overwrite_can_exhaust_the_pool() -> None:
-    sim = SimBackend(CHUNK_BYTES)
+    sim = SimBackend(2 * CHUNK_BYTES)
     volume = make_volume(sim)
     sim.write(volume.id, 0, b"a")
     sim.create_snapshot(Snapshot(name="s", volume_id=volume.id, size_bytes=0), volume)
+    sim.write(volume.id, 0, b"b")  # the snapshot keeps "a": a second chunk
+    assert sim.allocated_bytes() == 2 * CHUNK_BYTES
     with pytest.raises(ResourceExhausted):
-        sim.write(volume.id, 0, b"b")
+        sim.write(volume.id, CHUNK_BYTES, b"c")
+    # a full pool refuses new allocations, snapshots included
+    with pytest.raises(ResourceExhausted):
+        sim.create_snapshot(Snapshot(name="t", volume_id=volume.id, size_bytes=0), volume)
 
 
 def test_max_provisioned_bytes() -> None:

@@ -52,7 +52,8 @@ def test_lvm_lock_held_elsewhere_stalls_only_lvm_work(api: Client) -> None:
     before = api.volumes.CreateVolume(
         v_pb.CreateVolumeRequest(name=f"before-{names}", size_bytes=8 * MiB, volume_type="thin")
     )
-    holder = subprocess.Popen(["flock", VG_LOCK, "sleep", str(HELD)])
+    # --close: the lock stays with flock itself (not its sleep), so ending flock releases it.
+    holder = subprocess.Popen(["flock", "--close", VG_LOCK, "sleep", str(HELD)])
     try:
         deadline = time.monotonic() + 30
         while not lock_is_held():

@@ -1,13 +1,15 @@
 """SqlStore: the Store protocol over SQLAlchemy (SQLite in the daemon).
 
-One engine per store; every `transaction()` is a unit of work on its own Session and
-connection, committed when the block ends and rolled back when it raises.
+One engine per store; every `transaction()` is a unit of work on its own pooled connection,
+committed when the block ends and rolled back when it raises. Writes go through a Session (the
+ORM); reads, in every transaction, through `cohort.store.reads` on the same connection. A
+read-only transaction opens no Session at all.
 
 SQLite transactions start with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so
 a transaction's checks and its writes are atomic against every other transaction (no lost
 updates, no SQLITE_BUSY_SNAPSHOT half-way through), and a waiting writer blocks up to the busy
 timeout. `transaction(readonly=True)` starts a plain deferred ``BEGIN`` instead: a consistent
-snapshot that runs alongside the writer (WAL) and never writes.
+snapshot that runs alongside the writer (WAL), never writes, and ends in a rollback.
 
 Durability: WAL with ``synchronous=FULL``, so every commit is fsynced before it returns. A
 journal step recorded as "about to run" is on disk before the backend runs it, and survives a
@@ -25,7 +27,7 @@ thread raises RuntimeError (it could only deadlock).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,31 +49,35 @@ from cohort.domain.model import (
 from cohort.domain.store import Repository, Store, Transaction
 from cohort.store import codec, migrate
 from cohort.store.models import Base
+from cohort.store.reads import Reader
 from cohort.store.repository import SqlRepository
 
 DB_FILE = "cohort.db"
 BUSY_TIMEOUT_SECONDS = 30.0
 #: Connections kept open for reuse: one per gRPC worker thread (cohort.daemon.server).
 POOL_SIZE = 64
-_BEGIN_OPTION = "cohort_begin"
 
 
 class SqlTransaction:
-    """The repositories of one unit of work (implements cohort.domain.store.Transaction)."""
+    """The repositories of one unit of work (implements cohort.domain.store.Transaction):
+    reads on `dbapi`, the transaction's DBAPI connection; writes through `session`, None in a
+    read-only transaction."""
 
-    def __init__(self, session: Session, *, readonly: bool = False) -> None:
+    def __init__(
+        self, readers: Mapping[str, Reader[Any]], dbapi: Any, session: Session | None
+    ) -> None:
         self.session = session
-        self.readonly = readonly
-        self.volume_types: Repository[VolumeType] = self._repo(codec.VOLUME_TYPES)
-        self.group_types: Repository[GroupType] = self._repo(codec.GROUP_TYPES)
-        self.volumes: Repository[Volume] = self._repo(codec.VOLUMES)
-        self.snapshots: Repository[Snapshot] = self._repo(codec.SNAPSHOTS)
-        self.groups: Repository[Group] = self._repo(codec.GROUPS)
-        self.group_snapshots: Repository[GroupSnapshot] = self._repo(codec.GROUP_SNAPSHOTS)
-        self.operations: Repository[Operation] = self._repo(codec.OPERATIONS)
 
-    def _repo(self, c: codec.Codec[Any]) -> Repository[Any]:
-        return SqlRepository(self.session, c, readonly=self.readonly)
+        def repo(c: codec.Codec[Any]) -> Repository[Any]:
+            return SqlRepository(readers[c.kind], dbapi, session)
+
+        self.volume_types: Repository[VolumeType] = repo(codec.VOLUME_TYPES)
+        self.group_types: Repository[GroupType] = repo(codec.GROUP_TYPES)
+        self.volumes: Repository[Volume] = repo(codec.VOLUMES)
+        self.snapshots: Repository[Snapshot] = repo(codec.SNAPSHOTS)
+        self.groups: Repository[Group] = repo(codec.GROUPS)
+        self.group_snapshots: Repository[GroupSnapshot] = repo(codec.GROUP_SNAPSHOTS)
+        self.operations: Repository[Operation] = repo(codec.OPERATIONS)
 
 
 class SqlStore:
@@ -95,6 +101,8 @@ class SqlStore:
                 kwargs["pool_size"] = POOL_SIZE
                 kwargs["max_overflow"] = -1  # no limit: nobody waits for a connection
         self.engine: Engine = create_engine(url, **kwargs)
+        #: Compiled reads of each record kind, by codec kind.
+        self._readers = {c.kind: Reader(c, self.engine.dialect) for c in codec.ALL}
         #: One shared connection (in-memory SQLite) cannot hold two transactions at once.
         self._serial: threading.Lock | None = threading.Lock() if in_memory else None
         self._local = threading.local()
@@ -151,19 +159,35 @@ class SqlStore:
 
     @contextmanager
     def _unit_of_work(self, readonly: bool) -> Iterator[SqlTransaction]:
+        if readonly:
+            with self._serialised(), self._reading() as dbapi:
+                yield SqlTransaction(self._readers, dbapi, None)
+            return
         with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
-            begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
-            # Start now, so that an IMMEDIATE transaction holds the write lock before it reads.
-            session.connection(execution_options={_BEGIN_OPTION: begin})
+            # Start now, so that the transaction holds the write lock before it reads.
+            dbapi = session.connection().connection.dbapi_connection
             try:
-                yield SqlTransaction(session, readonly=readonly)
+                yield SqlTransaction(self._readers, dbapi, session)
             except BaseException:
                 session.rollback()
                 raise
-            if readonly:
-                session.rollback()
-            else:
-                session.commit()
+            session.commit()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A pooled DBAPI connection in a read transaction (no Session: reads need none),
+        rolled back at the end."""
+        pooled = self.engine.raw_connection()
+        try:
+            dbapi: Any = pooled.dbapi_connection
+            if self._sqlite:  # autocommit mode (see _sqlite_connect): begin explicitly
+                dbapi.execute("BEGIN")
+            try:
+                yield dbapi
+            finally:
+                dbapi.rollback()
+        finally:
+            pooled.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -193,8 +217,8 @@ def _sqlite_checkin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
-    connection.exec_driver_sql(begin)
+    # Every SQLAlchemy connection writes (a unit of work, a migration): take the write lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 if TYPE_CHECKING:  # mypy proves the protocols are implemented

@@ -26,6 +26,7 @@ thread raises RuntimeError (it could only deadlock).
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from cohort.domain.model import (
     Group,
@@ -103,6 +104,8 @@ class SqlStore:
         self.engine: Engine = create_engine(url, **kwargs)
         #: Compiled reads of each record kind, by codec kind.
         self._readers = {c.kind: Reader(c, self.engine.dialect) for c in codec.ALL}
+        #: Connections of read-only transactions, kept checked out of the pool between them.
+        self._idle: queue.SimpleQueue[PoolProxiedConnection] = queue.SimpleQueue()
         #: One shared connection (in-memory SQLite) cannot hold two transactions at once.
         self._serial: threading.Lock | None = threading.Lock() if in_memory else None
         self._local = threading.local()
@@ -145,55 +148,90 @@ class SqlStore:
         with self._serialised():
             Base.metadata.create_all(self.engine)
 
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[SqlTransaction]:
+        return _Reading(self) if readonly else self._writing()
+
     @contextmanager
-    def transaction(self, *, readonly: bool = False) -> Iterator[SqlTransaction]:
+    def _writing(self) -> Iterator[SqlTransaction]:
+        self._enter_thread()
+        try:
+            with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
+                # Start now, so that the transaction holds the write lock before it reads.
+                dbapi = session.connection().connection.dbapi_connection
+                try:
+                    yield SqlTransaction(self._readers, dbapi, session)
+                except BaseException:
+                    session.rollback()
+                    raise
+                session.commit()
+        finally:
+            self._local.active = False
+
+    def _enter_thread(self) -> None:
         if getattr(self._local, "active", False):
             # It would wait on its own write lock (file) or deadlock (memory).
             raise RuntimeError("nested store transaction on one thread")
         self._local.active = True
-        try:
-            with self._unit_of_work(readonly) as tx:
-                yield tx
-        finally:
-            self._local.active = False
-
-    @contextmanager
-    def _unit_of_work(self, readonly: bool) -> Iterator[SqlTransaction]:
-        if readonly:
-            with self._serialised(), self._reading() as dbapi:
-                yield SqlTransaction(self._readers, dbapi, None)
-            return
-        with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
-            # Start now, so that the transaction holds the write lock before it reads.
-            dbapi = session.connection().connection.dbapi_connection
-            try:
-                yield SqlTransaction(self._readers, dbapi, session)
-            except BaseException:
-                session.rollback()
-                raise
-            session.commit()
-
-    @contextmanager
-    def _reading(self) -> Iterator[Any]:
-        """A pooled DBAPI connection in a read transaction (no Session: reads need none),
-        rolled back at the end."""
-        pooled = self.engine.raw_connection()
-        try:
-            dbapi: Any = pooled.dbapi_connection
-            if self._sqlite:  # autocommit mode (see _sqlite_connect): begin explicitly
-                dbapi.execute("BEGIN")
-            try:
-                yield dbapi
-            finally:
-                dbapi.rollback()
-        finally:
-            pooled.close()
 
     def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                break
         self.engine.dispose()
 
     def _serialised(self) -> AbstractContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()
+
+
+class _Reading:
+    """A read-only transaction: a connection of the store's own (taken from the pool the
+    first time and kept), a deferred ``BEGIN``, a rollback at the end; no Session, since reads
+    need none. A class, not a generator: it runs for every read RPC."""
+
+    __slots__ = ("_pooled", "_serial", "_store")
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._serial = store._serialised()
+        self._pooled: PoolProxiedConnection | None = None
+
+    def __enter__(self) -> SqlTransaction:
+        store = self._store
+        store._enter_thread()
+        try:
+            self._serial.__enter__()
+        except BaseException:
+            store._local.active = False
+            raise
+        try:
+            try:
+                self._pooled = store._idle.get_nowait()
+            except queue.Empty:
+                self._pooled = store.engine.raw_connection()
+            dbapi: Any = self._pooled.dbapi_connection
+            if store._sqlite:  # autocommit mode (see _sqlite_connect): begin explicitly
+                dbapi.execute("BEGIN")
+        except BaseException:
+            self.__exit__()
+            raise
+        return SqlTransaction(store._readers, dbapi, None)
+
+    def __exit__(self, *exc: object) -> None:
+        store, pooled = self._store, self._pooled
+        try:
+            if pooled is not None:
+                try:
+                    dbapi: Any = pooled.dbapi_connection
+                    dbapi.rollback()
+                except BaseException:
+                    pooled.close()  # back to the pool, which resets or discards it
+                    raise
+                store._idle.put(pooled)
+        finally:
+            self._serial.__exit__(None, None, None)
+            store._local.active = False
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

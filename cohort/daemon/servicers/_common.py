@@ -4,7 +4,7 @@ with their members fetched in one manager call per page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cohort.domain.model import Group, GroupSnapshot
 from cohort.domain.store import Page
@@ -15,22 +15,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _ListResponse(Protocol):
-    next_page_token: str
-
-
-R = TypeVar("R", bound=_ListResponse)
 M = TypeVar("M")
 
 
-def paged(response: R, field: str, page: Page[T], fields: Callable[[T], dict[str, Any]]) -> R:
-    """`response`, a List*Response, with the page's items added under `field` (in place, from
-    their fields: a message put into a list is copied) and the token."""
-    add = getattr(response, field).add
-    for item in page.items:
-        add(**fields(item))
-    response.next_page_token = page.next_page_token
-    return response
+def paged(field: str, page: Page[T], fields: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """Keyword arguments of a List*Response: the items' fields under `field`, and the token.
+    (Protobuf builds list items from their fields faster than it copies ready messages.)"""
+    return {field: [fields(item) for item in page.items], "next_page_token": page.next_page_token}
 
 
 def optional(request: Any, field: str) -> str | None:

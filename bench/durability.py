@@ -5,7 +5,7 @@
 
 Two workloads, run in blocks of `count` operations, the two settings alternating block by block:
 - "journal write": one write transaction updating an operation's steps, which is what the
-  journal commits before and after every step a backend runs;
+  journal commits before and after every batch of steps a backend runs;
 - "CreateVolume": the manager's whole create on the simulated backend (all of its transactions).
 Prints the median over blocks of the per-operation time of each setting, and FULL / NORMAL.
 """

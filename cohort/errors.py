@@ -34,3 +34,14 @@ class BackendError(CohortError):
 
 class Busy(BackendError):
     """The backend refused because a resource is in use (e.g. an LV is open)."""
+
+
+class ObjectBusy(CohortError):
+    """Another call holds the object in a conflicting way ("busy, retry later"). Nothing was
+    changed by the refused call; see cohort.manager.reservations for the model."""
+
+    def __init__(self, kind: str, object_id: str, operation: str) -> None:
+        super().__init__(f"busy: {kind} {object_id} is held by {operation}; retry later")
+        self.kind = kind
+        self.object_id = object_id
+        self.operation = operation

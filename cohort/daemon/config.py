@@ -77,6 +77,7 @@ class BackendConfig:
     name: str = "cohort"
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0
+    max_group_volumes: int = 256
     #: The `[backend.<kind>]` tables, passed through to the backend factories as they are.
     sim: Mapping[str, Any] = field(default_factory=_empty)
     lvm: Mapping[str, Any] = field(default_factory=_empty)
@@ -265,6 +266,8 @@ def validate(config: Config) -> None:
         raise ConfigError("[backend] max_over_subscription_ratio must be >= 1.0")
     if not 0 <= be.reserved_percentage <= 100:
         raise ConfigError("[backend] reserved_percentage must be between 0 and 100")
+    if be.max_group_volumes < 1:
+        raise ConfigError("[backend] max_group_volumes must be >= 1")
 
 
 def _host_port(address: str, where: str) -> tuple[str, int]:

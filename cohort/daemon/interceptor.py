@@ -16,6 +16,9 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from cohort import errors
 from cohort.daemon import metrics
@@ -33,9 +36,16 @@ ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
     (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.ObjectBusy, grpc.StatusCode.UNAVAILABLE),
     (errors.BackendError, grpc.StatusCode.ABORTED),
 )
 
+
+#: The google.rpc.ErrorInfo of a refusal because another call holds an object.
+BUSY_REASON = "OBJECT_BUSY"
+ERROR_DOMAIN = "cohort"
+#: What a busy answer suggests as the client's back-off (google.rpc.RetryInfo).
+BUSY_RETRY_DELAY_SECONDS = 1
 
 _QUIET_PREFIX = "/grpc."
 #: Codes that say something went wrong on this side (the others: the request was refused).
@@ -68,6 +78,10 @@ class _Call:
 
     def fail(self, exc: BaseException) -> None:
         """Turn `exc` into the RPC's status (context.abort raises, ending the handler)."""
+        if isinstance(exc, errors.ObjectBusy):
+            self.code = grpc.StatusCode.UNAVAILABLE
+            self.error = str(exc)
+            self.context.abort_with_status(rpc_status.to_status(busy_status(exc)))
         if isinstance(exc, errors.CohortError):
             self.code = status_code(exc)
             self.error = str(exc) or type(exc).__name__
@@ -95,6 +109,22 @@ class _Call:
         extra = {"error": self.error} if self.error else {}
         level("rpc", code=self.code.name, duration_ms=round(seconds * 1000, 3), **extra)
         structlog.contextvars.unbind_contextvars("request_id", "method")
+
+
+def busy_status(exc: errors.ObjectBusy) -> status_pb2.Status:
+    """UNAVAILABLE with the ErrorInfo naming the object and its holder, and a RetryInfo."""
+    info = error_details_pb2.ErrorInfo(
+        reason=BUSY_REASON,
+        domain=ERROR_DOMAIN,
+        metadata={"object": f"{exc.kind} {exc.object_id}", "operation": exc.operation},
+    )
+    retry = error_details_pb2.RetryInfo(
+        retry_delay=duration_pb2.Duration(seconds=BUSY_RETRY_DELAY_SECONDS)
+    )
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(exc))
+    status.details.add().Pack(info)
+    status.details.add().Pack(retry)
+    return status
 
 
 def _current_code(context: Any) -> grpc.StatusCode | None:

@@ -27,6 +27,7 @@ def policy(config: Config) -> CapabilityPolicy:
         volume_backend_name=config.backend.name,
         max_over_subscription_ratio=config.backend.max_over_subscription_ratio,
         reserved_percentage=config.backend.reserved_percentage,
+        max_group_volumes=config.backend.max_group_volumes,
     )
 
 

@@ -54,11 +54,14 @@ class Step:
 
 
 class StepRecorder(Protocol):
-    """The journal as a backend sees it. `run` records the step (committed) before calling `fn`
-    and marks it done after; a crash in between leaves it recorded, so it is reverted at the next
-    start. Backends call it for every step that leaves something behind."""
+    """The journal as a backend sees it. `run_batch` records every step of a batch (in one
+    commit) before calling `fn`, and marks them all done (in one commit) after `fn` returned; a
+    crash or an exception in between leaves them recorded and not done, so each is reverted
+    (creations) or re-run (deletions) whether or not `fn` got to it: a backend's `revert` and
+    deletes are idempotent. Backends call it for every batch of steps that leave something
+    behind, one batch per backend call however many members it has."""
 
-    def run(self, step: Step, fn: Callable[[], T]) -> T: ...
+    def run_batch(self, steps: Sequence[Step], fn: Callable[[], T]) -> T: ...
 
 
 @dataclass(frozen=True, slots=True)

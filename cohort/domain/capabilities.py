@@ -19,6 +19,8 @@ class CapabilityPolicy:
     volume_backend_name: str = "cohort"
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0
+    #: The most volumes a group may hold (a rule, not a capability; see docs/CONVENTIONS.md).
+    max_group_volumes: int = 256
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,15 @@ class Repository(Protocol[T]):
 
     def update(self, obj: T) -> None: ...
 
+    def patch(self, id: str, **changes: object) -> None:
+        """Set only the named attributes of a record (NotFound if it is gone): how a call
+        applies its results without writing back fields another call may have changed."""
+        ...
+
+    def total(self, attribute: str, **eq: object) -> int:
+        """The sum of a numeric attribute over the matching records (0 if none)."""
+        ...
+
     def remove(self, id: str) -> None: ...
 
     def find(self, exclude: Mapping[str, object] | None = None, **eq: object) -> list[T]:

@@ -1,20 +1,19 @@
-"""The manager's shared machinery: lookups, the mutation lock, capability checks, notifications.
+"""The manager's shared machinery: lookups, reservations, capacity, notifications.
 
-Concurrency: status transitions (check preconditions, move to a transitional status) and the
-application of results happen in short transactions under one mutation lock. Backend calls run
-outside it: a transitional status (creating, deleting, updating, ...) guards the objects while
-the backend works, exactly as Cinder's statuses do. No store transaction is ever open across a
-backend call (a backend journals its steps in transactions of its own): checks that need the
-pool's figures read them under the lock, before the transaction opens. Reads take no lock and use
-read-only transactions.
+Concurrency (the model and its table: cohort.manager.reservations): a mutation plans in one short
+transaction under the mutation lock (checks, reservations, inserts), acts on the backend with no
+lock held and no transaction open, and applies only the fields it changed. The pool's figures are
+read outside the lock (`pool()`); the capacity check inside the plan counts provisioned bytes from
+the store. Reads take no lock and use read-only transactions.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
@@ -33,12 +32,27 @@ from cohort.domain.model import (
     VolumeType,
 )
 from cohort.domain.store import Page, Repository, Store, Transaction
-from cohort.errors import FailedPrecondition, NotFound
+from cohort.errors import (
+    AlreadyExists,
+    BackendError,
+    CohortError,
+    FailedPrecondition,
+    NotFound,
+    ObjectBusy,
+    ResourceExhausted,
+)
 from cohort.manager import outcomes
 from cohort.manager.journal import Journal
+from cohort.manager.reservations import Mode, Pending, Reservations, Ticket
 
 T = TypeVar("T")
+N = TypeVar("N", Volume, Snapshot, Group, GroupSnapshot)
 log = structlog.get_logger(__name__)
+
+#: How long an identical create waits for the first one to settle before answering busy.
+PENDING_WAIT_SECONDS = 30.0
+#: How old the pool's figures may be before a check refreshes them (outside the lock).
+POOL_FIGURES_MAX_AGE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,24 +70,76 @@ class Core:
         self.policy = policy
         self.host = host
         self._lock = threading.Lock()
+        self.reservations = Reservations()
+        self._figures: tuple[float, PoolStats] | None = None
+        self._figures_lock = threading.Lock()
         self._subscribers: list[Callable[[], None]] = []
         self.cg_type_id = self._ensure_cg_type()
 
     # -- plumbing ----------------------------------------------------------------------------
     @contextmanager
     def mutation(self) -> Iterator[Transaction]:
-        """A transaction under the mutation lock: for checks that must hold until it commits."""
+        """A short transaction under the mutation lock: a plan (checks, reservations, inserts)
+        or an apply. Never open across a backend call."""
         with self._lock, self.store.transaction() as tx:
             yield tx
 
-    @contextmanager
-    def checked_mutation(self) -> Iterator[tuple[Transaction, Pool]]:
-        """A mutation whose checks need the pool's figures (capabilities, capacity)."""
-        with self._lock:
-            stats = self.backend.stats()
-            pool = Pool(stats, derive(stats, self.policy, self.host))
-            with self.store.transaction() as tx:
-                yield tx, pool
+    def reserve(self, operation: str) -> AbstractContextManager[Ticket]:
+        """A ticket for one call: its reservations are released when the block ends."""
+        return self.reservations.ticket(operation)
+
+    def settled(self, kind: str, obj: T) -> T:
+        """`obj` (found by an identical create) once no other call holds it: raises Pending,
+        which `idempotent` turns into a wait, while its creator is still at work."""
+        object_id: str = getattr(obj, "id")  # noqa: B009 - every record has an id
+        if self.reservations.holder(object_id) is not None:
+            raise Pending(kind, object_id)
+        return obj
+
+    def idempotent(self, create: Callable[[], T]) -> T:
+        """Run a create; while an identical create of the same name is under way, wait for it
+        (bounded) and look again, so both calls answer the one object."""
+        deadline = time.monotonic() + PENDING_WAIT_SECONDS
+        while True:
+            try:
+                return create()
+            except Pending as pending:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.reservations.wait_free(pending.object_id, left):
+                    operation = self.reservations.holder(pending.object_id) or "a create"
+                    raise ObjectBusy(pending.kind, pending.object_id, operation) from None
+
+    def pool(self) -> Pool:
+        """The pool's figures and capabilities. Never read under the mutation lock, and never
+        waited for once known: figures older than POOL_FIGURES_MAX_AGE_SECONDS are refreshed in
+        the background (one refresh at a time), so work that needs no LVM never waits for an LVM
+        command. Capacity checks take the provisioned bytes from the store, not from here."""
+        cached = self._figures
+        if cached is None:
+            with self._figures_lock:
+                if self._figures is None:
+                    self._figures = (time.monotonic(), self.backend.stats())
+                cached = self._figures
+        elif time.monotonic() - cached[
+            0
+        ] > POOL_FIGURES_MAX_AGE_SECONDS and self._figures_lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh_figures, daemon=True).start()
+        stats = cached[1]
+        return Pool(stats, derive(stats, self.policy, self.host))
+
+    def refresh_pool(self) -> Pool:
+        """Read the pool's figures now (at start-up, before serving)."""
+        with self._figures_lock:
+            self._figures = (time.monotonic(), self.backend.stats())
+        return self.pool()
+
+    def _refresh_figures(self) -> None:
+        try:
+            self._figures = (time.monotonic(), self.backend.stats())
+        except Exception:
+            log.exception("could not refresh the pool's figures; keeping the last ones")
+        finally:
+            self._figures_lock.release()
 
     def reading(self) -> AbstractContextManager[Transaction]:
         return self.store.transaction(readonly=True)
@@ -94,20 +160,23 @@ class Core:
         subject_id: str,
         member_ids: Sequence[str],
         call: Callable[[Journal], outcomes.Verdict],
-    ) -> outcomes.Verdict:
+    ) -> tuple[outcomes.Verdict, CohortError | None]:
         """Run a multi-step create under a new journal operation: the backend call's verdict,
-        or `raised` if it raised; a failed create is rolled back (all or nothing)."""
+        or `raised` if it raised (with the typed error, if cohort's); a failed create is rolled
+        back (all or nothing)."""
         journal = Journal.begin(self.store, kind, subject_id)
         self.notify()
+        error: CohortError | None = None
         try:
             verdict = call(journal)
         except Exception as exc:
             verdict = outcomes.raised(member_ids, str(exc))
+            error = exc if isinstance(exc, CohortError) else None
         if verdict.failed:
             self.roll_back(journal)
         else:
             journal.finish()
-        return verdict
+        return verdict, error
 
     def roll_back(self, journal: Journal) -> None:
         """Undo a failed create's recorded steps. If undoing fails too, the operation stays in
@@ -135,9 +204,35 @@ class Core:
             tx.group_types.add(cg_type)
             return cg_type.id
 
+    @staticmethod
+    def failure(exc: BaseException | None, message: str) -> CohortError:
+        """The error a client gets for a failed backend call: the same code as the backend's
+        typed error (no space stays RESOURCE_EXHAUSTED...), else BackendError (ABORTED)."""
+        if isinstance(exc, CohortError) and not isinstance(exc, BackendError | ObjectBusy):
+            try:
+                return type(exc)(message)
+            except TypeError:
+                pass
+        return BackendError(message)
+
     # -- capabilities ------------------------------------------------------------------------
     def capabilities(self) -> Capabilities:
         return derive(self.backend.stats(), self.policy, self.host)
+
+    @staticmethod
+    def hold_all(ticket: Ticket, kind: str, ids: Sequence[str], mode: Mode) -> None:
+        for object_id in ids:
+            ticket.hold(kind, object_id, mode)
+
+    @staticmethod
+    def insert_held(ticket: Ticket, repo: Repository[N], kind: str, records: Sequence[N]) -> None:
+        """Insert new records (refusing names already taken) and hold each exclusively."""
+        for record in records:
+            if repo.by_name(record.name) is not None:
+                raise AlreadyExists(f"{kind} {record.name} exists")
+        for record in records:
+            repo.add(record)
+            ticket.hold(kind, record.id, Mode.EXCLUSIVE)
 
     @staticmethod
     def require_specs(pool: Pool, spec_map: Mapping[str, str], what: str) -> None:
@@ -145,8 +240,26 @@ class Core:
         if reasons:
             raise FailedPrecondition(f"{what} does not match this backend: {'; '.join(reasons)}")
 
-    def require_room(self, pool: Pool, size_bytes: int, what: str) -> None:
-        check_room(pool.stats, self.policy, size_bytes, what)
+    def require_room(self, tx: Transaction, pool: Pool, size_bytes: int, what: str) -> None:
+        """Capacity, atomic with the plan: the provisioned bytes are the store's volumes and
+        snapshots (creates in flight included) plus the growth of extends in flight."""
+        provisioned = (
+            tx.volumes.total("size_bytes")
+            + tx.snapshots.total("size_bytes")
+            + self.reservations.growth()
+        )
+        stats = replace(pool.stats, provisioned_bytes=provisioned)
+        check_room(stats, self.policy, size_bytes, what)
+
+    def require_group_size(self, tx: Transaction, group: Group, adding: int, removing: int) -> None:
+        """A group holds at most `max_group_volumes` volumes ([backend] max_group_volumes)."""
+        limit = self.policy.max_group_volumes
+        size = tx.volumes.count(group_id=group.id) + adding - removing
+        if adding and size > limit:
+            raise ResourceExhausted(
+                f"group {group.name} would hold {size} volumes; at most {limit} "
+                "([backend] max_group_volumes)"
+            )
 
     @staticmethod
     def require_consistency(pool: Pool, group: Group, what: str) -> None:

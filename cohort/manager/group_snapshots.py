@@ -10,12 +10,13 @@ import structlog
 from cohort.domain import validation
 from cohort.domain.model import GroupSnapshot, GroupStatus, Snapshot, SnapshotStatus, now
 from cohort.domain.store import Page
-from cohort.errors import AlreadyExists, BackendError, FailedPrecondition
+from cohort.errors import AlreadyExists, FailedPrecondition
 from cohort.manager import outcomes
 from cohort.manager.core import Core
 from cohort.manager.groups import label
 from cohort.manager.journal import Journal
 from cohort.manager.members import apply_snapshots, coerce
+from cohort.manager.reservations import Mode
 from cohort.manager.volumes import DELETABLE_SNAPSHOT, USABLE, describe
 
 log = structlog.get_logger(__name__)
@@ -32,54 +33,61 @@ class GroupSnapshotsMixin(Core):
     ) -> GroupSnapshot:
         validation.name(name, "group snapshot name")
         validation.description(description)
-        with self.checked_mutation() as (tx, pool):
-            parent = self.group(tx, group, cg=cg)
-            existing = tx.group_snapshots.by_name(name)
-            if existing is not None:
-                if (existing.group_id, existing.description) == (parent.id, description):
-                    return existing
-                raise AlreadyExists(f"group snapshot {name} exists with other arguments")
-            if parent.status is not GroupStatus.AVAILABLE:
-                raise FailedPrecondition(f"{label(parent, cg)} is {parent.status}")
-            volumes = tx.volumes.find(group_id=parent.id)
-            if not volumes:
-                raise FailedPrecondition(f"{label(parent, cg)} has no volumes")
-            for vol in volumes:
-                if vol.status not in USABLE:
-                    raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-            self.require_consistency(pool, parent, "group snapshot")
-            gsnap = GroupSnapshot(
-                name=name,
-                group_id=parent.id,
-                group_type_id=parent.group_type_id,
-                description=description,
-                consistent=parent.consistent,
-            )
-            snapshots = [
-                Snapshot(
-                    name=f"{vol.name[:200]}.{gsnap.id[:8]}",
-                    volume_id=vol.id,
-                    size_bytes=vol.size_bytes,
-                    group_snapshot_id=gsnap.id,
+        return self.idempotent(lambda: self._create_group_snapshot(group, name, description, cg))
+
+    def _create_group_snapshot(
+        self, group: str, name: str, description: str, cg: bool
+    ) -> GroupSnapshot:
+        pool = self.pool()
+        with self.reserve("CreateGroupSnapshot") as ticket:
+            with self.mutation() as tx:
+                parent = self.group(tx, group, cg=cg)
+                existing = tx.group_snapshots.by_name(name)
+                if existing is not None:
+                    if (existing.group_id, existing.description) == (parent.id, description):
+                        return self.settled("group snapshot", existing)
+                    raise AlreadyExists(f"group snapshot {name} exists with other arguments")
+                ticket.hold("group", parent.id, Mode.EXCLUSIVE)
+                if parent.status is not GroupStatus.AVAILABLE:
+                    raise FailedPrecondition(f"{label(parent, cg)} is {parent.status}")
+                volumes = tx.volumes.find(group_id=parent.id)
+                self.hold_all(ticket, "volume", [v.id for v in volumes], Mode.SHARED)
+                if not volumes:
+                    raise FailedPrecondition(f"{label(parent, cg)} has no volumes")
+                for vol in volumes:
+                    if vol.status not in USABLE:
+                        raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
+                self.require_consistency(pool, parent, "group snapshot")
+                gsnap = GroupSnapshot(
+                    name=name,
+                    group_id=parent.id,
+                    group_type_id=parent.group_type_id,
+                    description=description,
+                    consistent=parent.consistent,
                 )
-                for vol in volumes
-            ]
-            for snap in snapshots:
-                if tx.snapshots.by_name(snap.name) is not None:
-                    raise AlreadyExists(f"snapshot {snap.name} exists")
-            tx.group_snapshots.add(gsnap)
-            for snap in snapshots:
-                tx.snapshots.add(snap)
-        member_ids = [s.id for s in snapshots]
+                snapshots = [
+                    Snapshot(
+                        name=f"{vol.name[:200]}.{gsnap.id[:8]}",
+                        volume_id=vol.id,
+                        size_bytes=vol.size_bytes,
+                        group_snapshot_id=gsnap.id,
+                    )
+                    for vol in volumes
+                ]
+                self.insert_held(ticket, tx.group_snapshots, "group snapshot", [gsnap])
+                self.insert_held(ticket, tx.snapshots, "snapshot", snapshots)
+            member_ids = [s.id for s in snapshots]
 
-        def call(journal: Journal) -> outcomes.Verdict:
-            model, updates = self.backend.create_group_snapshot(gsnap, snapshots, journal)
-            return outcomes.group_members(model, updates, member_ids, deleting=False)
+            def call(journal: Journal) -> outcomes.Verdict:
+                model, updates = self.backend.create_group_snapshot(gsnap, snapshots, journal)
+                return outcomes.group_members(model, updates, member_ids, deleting=False)
 
-        verdict = self.journaled_create("create_group_snapshot", gsnap.id, member_ids, call)
-        self._settle(gsnap, snapshots, verdict)
+            verdict, error = self.journaled_create(
+                "create_group_snapshot", gsnap.id, member_ids, call
+            )
+            self._settle(gsnap, snapshots, verdict)
         if verdict.failed:
-            raise BackendError(f"{gs_label(gsnap, cg)}: create failed: {verdict.reason}")
+            raise self.failure(error, f"{gs_label(gsnap, cg)}: create failed: {verdict.reason}")
         return gsnap
 
     def _settle(
@@ -91,25 +99,27 @@ class GroupSnapshotsMixin(Core):
             if status is SnapshotStatus.DELETED:
                 tx.group_snapshots.remove(gsnap.id)
             else:
-                gsnap.status = status
-                gsnap.updated_at = now()
-                tx.group_snapshots.update(gsnap)
+                gsnap.status, gsnap.updated_at = status, now()
+                tx.group_snapshots.patch(gsnap.id, status=status, updated_at=gsnap.updated_at)
         self.notify()
 
     def delete_group_snapshot(self, ref: str, *, cg: bool = False) -> None:
-        with self.mutation() as tx:
-            gsnap = self.group_snapshot(tx, ref, cg=cg)
-            if gsnap.status not in DELETABLE_SNAPSHOT:
-                raise FailedPrecondition(f"{gs_label(gsnap, cg)} is {gsnap.status}")
-            snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id)
-            gsnap.status = SnapshotStatus.DELETING
-            tx.group_snapshots.update(gsnap)
-            for snap in snapshots:
-                snap.status = SnapshotStatus.DELETING
-                tx.snapshots.update(snap)
-        journal = Journal.begin(self.store, "delete_group_snapshot", gsnap.id)
-        self.notify()
-        self.run_delete_group_snapshot(gsnap, snapshots, journal, cg)
+        with self.reserve("DeleteGroupSnapshot") as ticket:
+            with self.mutation() as tx:
+                gsnap = self.group_snapshot(tx, ref, cg=cg)
+                ticket.hold("group snapshot", gsnap.id, Mode.EXCLUSIVE)
+                if gsnap.status not in DELETABLE_SNAPSHOT:
+                    raise FailedPrecondition(f"{gs_label(gsnap, cg)} is {gsnap.status}")
+                snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id)
+                self.hold_all(ticket, "snapshot", [s.id for s in snapshots], Mode.EXCLUSIVE)
+                gsnap.status, gsnap.updated_at = SnapshotStatus.DELETING, now()
+                tx.group_snapshots.patch(gsnap.id, status=gsnap.status, updated_at=gsnap.updated_at)
+                for snap in snapshots:
+                    snap.status = SnapshotStatus.DELETING
+                    tx.snapshots.patch(snap.id, status=snap.status, updated_at=now())
+            journal = Journal.begin(self.store, "delete_group_snapshot", gsnap.id)
+            self.notify()
+            self.run_delete_group_snapshot(gsnap, snapshots, journal, cg)
 
     def run_delete_group_snapshot(
         self,
@@ -120,15 +130,16 @@ class GroupSnapshotsMixin(Core):
     ) -> None:
         """The backend part of a group snapshot delete; re-run as is after a crash."""
         member_ids = [s.id for s in snapshots]
+        error: Exception | None = None
         try:
             model, updates = self.backend.delete_group_snapshot(gsnap, snapshots, journal)
             verdict = outcomes.group_members(model, updates, member_ids, deleting=True)
         except Exception as exc:
-            verdict = outcomes.raised(member_ids, str(exc))
+            verdict, error = outcomes.raised(member_ids, str(exc)), exc
         journal.finish()
         self._settle(gsnap, snapshots, verdict)
         if verdict.failed:
-            raise BackendError(f"{gs_label(gsnap, cg)}: delete failed: {verdict.reason}")
+            raise self.failure(error, f"{gs_label(gsnap, cg)}: delete failed: {verdict.reason}")
 
     def get_group_snapshot(self, ref: str, *, cg: bool = False) -> GroupSnapshot:
         with self.reading() as tx:

@@ -11,7 +11,6 @@ from cohort.domain.model import (
     CONSISTENT_SPEC,
     Group,
     GroupStatus,
-    SnapshotStatus,
     Volume,
     VolumeStatus,
     VolumeType,
@@ -20,7 +19,6 @@ from cohort.domain.model import (
 from cohort.domain.store import Page, Transaction
 from cohort.errors import (
     AlreadyExists,
-    BackendError,
     FailedPrecondition,
     InvalidArgument,
 )
@@ -28,6 +26,7 @@ from cohort.manager import outcomes
 from cohort.manager.core import Core, Pool
 from cohort.manager.journal import Journal
 from cohort.manager.members import apply_volumes, coerce
+from cohort.manager.reservations import Mode, Ticket
 from cohort.manager.volumes import DELETABLE_VOLUME, USABLE, describe
 
 log = structlog.get_logger(__name__)
@@ -56,45 +55,75 @@ class GroupsMixin(Core):
         validation.description(description)
         if not volume_types:
             raise InvalidArgument("a group needs at least one volume type")
-        with self.checked_mutation() as (tx, pool):
-            gtype = tx.group_types.get(self.cg_type_id) if cg else self.group_type(tx, group_type)
-            assert gtype is not None
-            if gtype.reserved and not cg:
-                raise InvalidArgument(
-                    f"group type {gtype.name} is reserved: use the ConsistencyGroups API"
+        return self.idempotent(
+            lambda: self._create_group(name, description, group_type, volume_types, cg)
+        )
+
+    def _create_group(
+        self, name: str, description: str, group_type: str, volume_types: Sequence[str], cg: bool
+    ) -> Group:
+        pool = self.pool()
+        with self.reserve("CreateGroup") as ticket:
+            with self.mutation() as tx:
+                group, new = self._plan_group(
+                    tx, ticket, pool, name, description, group_type, volume_types, cg
                 )
-            vtypes = self._distinct_types(tx, volume_types)
-            type_ids = [t.id for t in vtypes]
-            existing = tx.groups.by_name(name)
-            if existing is not None:
-                same = (
-                    existing.group_type_id == gtype.id
-                    and existing.volume_type_ids == type_ids
-                    and existing.description == description
-                    and existing.source_group_id is None
-                    and existing.group_snapshot_id is None
-                )
-                if same:
-                    return existing
-                raise AlreadyExists(f"group {name} exists with other arguments")
-            consistent = cg or specs.is_true(gtype.group_specs.get(CONSISTENT_SPEC, ""))
-            self._check_group_types(pool, gtype.group_specs, vtypes, consistent=consistent, cg=cg)
-            group = Group(
-                name=name,
-                group_type_id=gtype.id,
-                volume_type_ids=type_ids,
-                description=description,
-                consistent=consistent,
-            )
-            tx.groups.add(group)
-        try:
-            verdict = outcomes.create_group(self.backend.create_group(group))
-        except Exception as exc:
-            verdict = outcomes.raised([], str(exc))
-        self._finish_group(group, verdict)
+            if not new:
+                return group
+            error: Exception | None = None
+            try:
+                verdict = outcomes.create_group(self.backend.create_group(group))
+            except Exception as exc:
+                verdict, error = outcomes.raised([], str(exc)), exc
+            self._finish_group(group, verdict)
         if verdict.failed:
-            raise BackendError(f"{label(group, cg)}: create failed: {verdict.reason}")
+            raise self.failure(error, f"{label(group, cg)}: create failed: {verdict.reason}")
         return group
+
+    def _plan_group(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        pool: Pool,
+        name: str,
+        description: str,
+        group_type: str,
+        volume_types: Sequence[str],
+        cg: bool,
+    ) -> tuple[Group, bool]:
+        """(the new group, inserted and held, True); or (an identical one, settled, False)."""
+        gtype = tx.group_types.get(self.cg_type_id) if cg else self.group_type(tx, group_type)
+        assert gtype is not None
+        if gtype.reserved and not cg:
+            raise InvalidArgument(
+                f"group type {gtype.name} is reserved: use the ConsistencyGroups API"
+            )
+        vtypes = self._distinct_types(tx, volume_types)
+        type_ids = [t.id for t in vtypes]
+        existing = tx.groups.by_name(name)
+        if existing is not None:
+            same = (
+                existing.group_type_id == gtype.id
+                and existing.volume_type_ids == type_ids
+                and existing.description == description
+                and existing.source_group_id is None
+                and existing.group_snapshot_id is None
+            )
+            if same:
+                return self.settled("group", existing), False
+            raise AlreadyExists(f"group {name} exists with other arguments")
+        consistent = cg or specs.is_true(gtype.group_specs.get(CONSISTENT_SPEC, ""))
+        self._check_group_types(pool, gtype.group_specs, vtypes, consistent=consistent, cg=cg)
+        group = Group(
+            name=name,
+            group_type_id=gtype.id,
+            volume_type_ids=type_ids,
+            description=description,
+            consistent=consistent,
+        )
+        tx.groups.add(group)
+        ticket.hold("group", group.id, Mode.EXCLUSIVE)
+        return group, True
 
     def _distinct_types(self, tx: Transaction, refs: Sequence[str]) -> list[VolumeType]:
         vtypes: list[VolumeType] = []
@@ -132,123 +161,20 @@ class GroupsMixin(Core):
 
     def _finish_group(self, group: Group, verdict: outcomes.Verdict) -> None:
         with self.mutation() as tx:
-            group.status = coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
-            group.updated_at = now()
-            tx.groups.update(group)
+            self._patch_group(tx, group, status=self._group_status(verdict))
         self.notify()
-
-    def create_group_from_source(
-        self,
-        name: str,
-        description: str,
-        *,
-        group_snapshot: str = "",
-        source_group: str = "",
-        cg: bool = False,
-    ) -> Group:
-        validation.name(name, "group name")
-        validation.description(description)
-        if bool(group_snapshot) == bool(source_group):
-            raise InvalidArgument("give exactly one source: a group snapshot or a group")
-        with self.checked_mutation() as (tx, pool):
-            if group_snapshot:
-                gsnap = self.group_snapshot(tx, group_snapshot, cg=cg)
-                if gsnap.status is not SnapshotStatus.AVAILABLE:
-                    raise FailedPrecondition(f"group snapshot {gsnap.name} is {gsnap.status}")
-                snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id)
-                parent = tx.groups.get(gsnap.group_id)
-                if parent is None:
-                    raise FailedPrecondition(f"the group of group snapshot {gsnap.name} is gone")
-                sources = {s.id: s.volume_id for s in snapshots}
-                src_group, src_vols = None, []
-            else:
-                gsnap, snapshots = None, []
-                parent = src_group = self.group(tx, source_group, cg=cg)
-                if src_group.status is not GroupStatus.AVAILABLE:
-                    raise FailedPrecondition(f"{label(src_group, cg)} is {src_group.status}")
-                src_vols = tx.volumes.find(group_id=src_group.id)
-                for vol in src_vols:
-                    if vol.status not in USABLE:
-                        raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-                self.require_consistency(pool, src_group, "clone")
-            existing = tx.groups.by_name(name)
-            if existing is not None:
-                same = (
-                    existing.description == description
-                    and existing.group_snapshot_id == (gsnap.id if gsnap else None)
-                    and existing.source_group_id == (src_group.id if src_group else None)
-                )
-                if same:
-                    return existing
-                raise AlreadyExists(f"group {name} exists with other arguments")
-            group = Group(
-                name=name,
-                group_type_id=parent.group_type_id,
-                volume_type_ids=list(parent.volume_type_ids),
-                description=description,
-                consistent=parent.consistent,
-                source_group_id=src_group.id if src_group else None,
-                group_snapshot_id=gsnap.id if gsnap else None,
-            )
-            volumes = []
-            for snap in snapshots:
-                origin = tx.volumes.get(sources[snap.id])
-                volumes.append(
-                    self._member(group, snap.size_bytes, origin, source_snapshot_id=snap.id)
-                )
-            for vol in src_vols:
-                volumes.append(self._member(group, vol.size_bytes, vol, source_volume_id=vol.id))
-            self.require_room(pool, sum(v.size_bytes for v in volumes), f"group {name}")
-            for vol in volumes:
-                if tx.volumes.by_name(vol.name) is not None:
-                    raise AlreadyExists(f"volume {vol.name} exists")
-            tx.groups.add(group)
-            for vol in volumes:
-                tx.volumes.add(vol)
-        member_ids = [v.id for v in volumes]
-
-        def call(journal: Journal) -> outcomes.Verdict:
-            _, updates = self.backend.create_group_from_src(
-                group,
-                volumes,
-                journal,
-                group_snapshot=gsnap,
-                snapshots=snapshots if gsnap else None,
-                source_group=src_group,
-                source_vols=src_vols if src_group else None,
-            )
-            return outcomes.create_group_from_src(updates, member_ids)
-
-        verdict = self.journaled_create("create_group_from_src", group.id, member_ids, call)
-        with self.mutation() as tx:
-            apply_volumes(tx.volumes, volumes, verdict.member_status, verdict.device_paths)
-            group.status = coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
-            group.updated_at = now()
-            tx.groups.update(group)
-        self.notify()
-        if verdict.failed:
-            raise BackendError(f"{label(group, cg)}: create from source failed: {verdict.reason}")
-        return group
 
     @staticmethod
-    def _member(
-        group: Group,
-        size: int,
-        origin: Volume | None,
-        *,
-        source_snapshot_id: str | None = None,
-        source_volume_id: str | None = None,
-    ) -> Volume:
-        """A new member volume named after its origin, unique by the new group's id."""
-        base = origin.name if origin else (source_snapshot_id or "volume")
-        return Volume(
-            name=f"{base[:200]}.{group.id[:8]}",
-            size_bytes=size,
-            volume_type_id=origin.volume_type_id if origin else group.volume_type_ids[0],
-            group_id=group.id,
-            source_snapshot_id=source_snapshot_id,
-            source_volume_id=source_volume_id,
-        )
+    def _group_status(verdict: outcomes.Verdict) -> GroupStatus:
+        return coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
+
+    @staticmethod
+    def _patch_group(tx: Transaction, group: Group, **changes: object) -> None:
+        """Apply a call's own changes to its group (and to the caller's copy)."""
+        changes["updated_at"] = now()
+        tx.groups.patch(group.id, **changes)
+        for attribute, value in changes.items():
+            setattr(group, attribute, value)
 
     def update_group(
         self,
@@ -269,47 +195,54 @@ class GroupsMixin(Core):
             validation.object_id(volume_id, "volume id")
         if len(set(ids)) != len(ids):
             raise InvalidArgument("a volume is named twice in add_volume_ids/remove_volume_ids")
-        with self.mutation() as tx:
-            group = self.group(tx, ref, cg=cg)
-            if group.status not in (GroupStatus.AVAILABLE, GroupStatus.IN_USE):
-                raise FailedPrecondition(f"{label(group, cg)} is {group.status}")
-            if name is not None and name != group.name:
-                if tx.groups.by_name(name) is not None:
-                    raise AlreadyExists(f"group {name} exists")
-                group.name = name
-            if description is not None:
-                group.description = description
-            add = [self._addable(tx, group, v, cg) for v in add_volume_ids]
-            remove = [self._removable(tx, group, v, cg) for v in remove_volume_ids]
-            if add or remove:
-                group.status = GroupStatus.UPDATING
-            group.updated_at = now()
-            tx.groups.update(group)
-        if not (add or remove):
-            return group
-        current = {v.id: v.status.value for v in [*add, *remove]}
-        try:
-            model, add_updates, remove_updates = self.backend.update_group(group, add, remove)
-            verdict = outcomes.update_group(model, add_updates, remove_updates, current)
-        except Exception as exc:
-            verdict = outcomes.raised(list(current), str(exc))
-        with self.mutation() as tx:
-            if not verdict.failed:
-                for vol in add:
-                    vol.group_id = group.id
-                for vol in remove:
-                    vol.group_id = None
-            apply_volumes(tx.volumes, [*add, *remove], verdict.member_status)
-            group.status = coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
-            group.updated_at = now()
-            tx.groups.update(group)
+        with self.reserve("UpdateGroup") as ticket:
+            with self.mutation() as tx:
+                group = self.group(tx, ref, cg=cg)
+                ticket.hold("group", group.id, Mode.EXCLUSIVE)
+                if group.status not in (GroupStatus.AVAILABLE, GroupStatus.IN_USE):
+                    raise FailedPrecondition(f"{label(group, cg)} is {group.status}")
+                changes: dict[str, object] = {}
+                if name is not None and name != group.name:
+                    if tx.groups.by_name(name) is not None:
+                        raise AlreadyExists(f"group {name} exists")
+                    changes["name"] = name
+                if description is not None:
+                    changes["description"] = description
+                add = [self._addable(tx, ticket, group, v, cg) for v in add_volume_ids]
+                remove = [self._removable(tx, ticket, group, v, cg) for v in remove_volume_ids]
+                self.require_group_size(tx, group, len(add), len(remove))
+                if add or remove:
+                    changes["status"] = GroupStatus.UPDATING
+                self._patch_group(tx, group, **changes)
+            if not (add or remove):
+                return group
+            current = {v.id: v.status.value for v in [*add, *remove]}
+            error: Exception | None = None
+            try:
+                model, add_updates, remove_updates = self.backend.update_group(group, add, remove)
+                verdict = outcomes.update_group(model, add_updates, remove_updates, current)
+            except Exception as exc:
+                verdict, error = outcomes.raised(list(current), str(exc)), exc
+            with self.mutation() as tx:
+                if not verdict.failed:
+                    for vol in add:
+                        vol.group_id = group.id
+                        tx.volumes.patch(vol.id, group_id=group.id)
+                    for vol in remove:
+                        vol.group_id = None
+                        tx.volumes.patch(vol.id, group_id=None)
+                apply_volumes(tx.volumes, [*add, *remove], verdict.member_status)
+                self._patch_group(tx, group, status=self._group_status(verdict))
         self.notify()
         if verdict.failed:
-            raise BackendError(f"{label(group, cg)}: update failed: {verdict.reason}")
+            raise self.failure(error, f"{label(group, cg)}: update failed: {verdict.reason}")
         return group
 
-    def _addable(self, tx: Transaction, group: Group, volume_id: str, cg: bool) -> Volume:
+    def _addable(
+        self, tx: Transaction, ticket: Ticket, group: Group, volume_id: str, cg: bool
+    ) -> Volume:
         vol = self.volume(tx, volume_id)
+        ticket.hold("volume", vol.id, Mode.EXCLUSIVE)
         if vol.status not in USABLE:
             raise FailedPrecondition(f"{describe(vol)} is {vol.status}, not available or in-use")
         if vol.group_id:
@@ -320,8 +253,11 @@ class GroupsMixin(Core):
             )
         return vol
 
-    def _removable(self, tx: Transaction, group: Group, volume_id: str, cg: bool) -> Volume:
+    def _removable(
+        self, tx: Transaction, ticket: Ticket, group: Group, volume_id: str, cg: bool
+    ) -> Volume:
         vol = self.volume(tx, volume_id)
+        ticket.hold("volume", vol.id, Mode.EXCLUSIVE)
         if vol.group_id != group.id:
             raise FailedPrecondition(f"{describe(vol)} is not in {label(group, cg)}")
         if vol.status not in REMOVABLE:
@@ -329,32 +265,34 @@ class GroupsMixin(Core):
         return vol
 
     def delete_group(self, ref: str, *, delete_volumes: bool = False, cg: bool = False) -> None:
-        with self.mutation() as tx:
-            group = self.group(tx, ref, cg=cg)
-            if group.status not in DELETABLE_GROUP:
-                raise FailedPrecondition(f"{label(group, cg)} is {group.status}")
-            volumes = tx.volumes.find(group_id=group.id)
-            if volumes and not delete_volumes:
-                raise FailedPrecondition(
-                    f"{label(group, cg)} has {len(volumes)} volumes (set delete_volumes)"
-                )
-            if tx.group_snapshots.count(group_id=group.id):
-                raise FailedPrecondition(f"{label(group, cg)} has group snapshots")
-            for vol in volumes:
-                if vol.status is VolumeStatus.IN_USE:
-                    raise FailedPrecondition(f"{describe(vol)} is exported")
-                if vol.status not in DELETABLE_VOLUME:
-                    raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-                if tx.snapshots.count(volume_id=vol.id):
-                    raise FailedPrecondition(f"{describe(vol)} has snapshots")
-            group.status = GroupStatus.DELETING
-            tx.groups.update(group)
-            for vol in volumes:
-                vol.status = VolumeStatus.DELETING
-                tx.volumes.update(vol)
-        journal = Journal.begin(self.store, "delete_group", group.id)
-        self.notify()
-        self.run_delete_group(group, volumes, journal, cg)
+        with self.reserve("DeleteGroup") as ticket:
+            with self.mutation() as tx:
+                group = self.group(tx, ref, cg=cg)
+                ticket.hold("group", group.id, Mode.EXCLUSIVE)
+                if group.status not in DELETABLE_GROUP:
+                    raise FailedPrecondition(f"{label(group, cg)} is {group.status}")
+                volumes = tx.volumes.find(group_id=group.id)
+                self.hold_all(ticket, "volume", [v.id for v in volumes], Mode.EXCLUSIVE)
+                if volumes and not delete_volumes:
+                    raise FailedPrecondition(
+                        f"{label(group, cg)} has {len(volumes)} volumes (set delete_volumes)"
+                    )
+                if tx.group_snapshots.count(group_id=group.id):
+                    raise FailedPrecondition(f"{label(group, cg)} has group snapshots")
+                for vol in volumes:
+                    if vol.status is VolumeStatus.IN_USE:
+                        raise FailedPrecondition(f"{describe(vol)} is exported")
+                    if vol.status not in DELETABLE_VOLUME:
+                        raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
+                    if tx.snapshots.count(volume_id=vol.id):
+                        raise FailedPrecondition(f"{describe(vol)} has snapshots")
+                self._patch_group(tx, group, status=GroupStatus.DELETING)
+                for vol in volumes:
+                    vol.status = VolumeStatus.DELETING
+                    tx.volumes.patch(vol.id, status=vol.status, updated_at=now())
+            journal = Journal.begin(self.store, "delete_group", group.id)
+            self.notify()
+            self.run_delete_group(group, volumes, journal, cg)
 
     def run_delete_group(
         self, group: Group, volumes: Sequence[Volume], journal: Journal, cg: bool
@@ -362,24 +300,23 @@ class GroupsMixin(Core):
         """The backend part of a group delete; re-run as is after a crash (deletes roll
         forward: the backend's deletes are idempotent)."""
         member_ids = [v.id for v in volumes]
+        error: Exception | None = None
         try:
             model, updates = self.backend.delete_group(group, volumes, journal)
             verdict = outcomes.group_members(model, updates, member_ids, deleting=True)
         except Exception as exc:
-            verdict = outcomes.raised(member_ids, str(exc))
+            verdict, error = outcomes.raised(member_ids, str(exc)), exc
         with self.mutation() as tx:
             statuses = verdict.member_status
             apply_volumes(tx.volumes, volumes, statuses)
             if verdict.failed:
-                group.status = coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
-                group.updated_at = now()
-                tx.groups.update(group)
+                self._patch_group(tx, group, status=self._group_status(verdict))
             else:
                 tx.groups.remove(group.id)
         journal.finish()
         self.notify()
         if verdict.failed:
-            raise BackendError(f"{label(group, cg)}: delete failed: {verdict.reason}")
+            raise self.failure(error, f"{label(group, cg)}: delete failed: {verdict.reason}")
         log.info("deleted", object=label(group, cg), volumes=len(volumes))
 
     def get_group(self, ref: str, *, cg: bool = False) -> Group:

@@ -1,14 +1,15 @@
 """The journal of multi-step operations (STYLE practice 7).
 
 Before a multi-step backend call the manager opens an Operation in the store; the backend runs
-every step that leaves something behind through `Journal.run`, which records the step (committed)
-before it runs and marks it done after. A failed create is rolled back by reverting the recorded
-steps newest first; after a crash, `recover` in the manager does the same from the store.
+every batch of steps that leave something behind through `Journal.run_batch`, which records the
+batch's steps (one commit, however many) before they run and marks them done (one commit) after.
+A failed create is rolled back by reverting the recorded steps newest first; after a crash,
+`recover` in the manager does the same from the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import structlog
@@ -40,26 +41,36 @@ class Journal:
         with self._store.transaction() as tx:
             tx.operations.update(self.operation)
 
-    def run(self, step: Step, fn: Callable[[], T]) -> T:
-        record = StepRecord(
-            seq=len(self.operation.steps) + 1, action=step.action, params=dict(step.params)
-        )
-        self.operation.steps.append(record)
+    def run_batch(self, steps: Sequence[Step], fn: Callable[[], T]) -> T:
+        """Record every step as about to run (one commit), run `fn`, mark them done (one
+        commit). If `fn` raises, the steps stay recorded for `rollback` or recovery."""
+        first = len(self.operation.steps) + 1
+        records = [
+            StepRecord(seq=first + i, action=step.action, params=dict(step.params))
+            for i, step in enumerate(steps)
+        ]
+        self.operation.steps.extend(records)
         self._save()
         result = fn()
-        record.state = StepState.DONE
+        for record in records:
+            record.state = StepState.DONE
         self._save()
         return result
 
     def rollback(self, backend: Backend) -> None:
-        """Revert every recorded step, newest first, then close the operation. A revert that
-        fails leaves the operation open (it is retried at the next start) and re-raises."""
-        for record in reversed(self.operation.steps):
-            if record.state is StepState.REVERTED:
-                continue
-            backend.revert(Step(record.action, record.params))
-            record.state = StepState.REVERTED
+        """Revert every recorded step, newest first, then close the operation (one commit: the
+        reverts are idempotent, so a crash before it only repeats them at the next start). A
+        revert that fails leaves the operation open with the steps reverted so far marked (it is
+        retried at the next start), and re-raises."""
+        try:
+            for record in reversed(self.operation.steps):
+                if record.state is StepState.REVERTED:
+                    continue
+                backend.revert(Step(record.action, record.params))
+                record.state = StepState.REVERTED
+        except BaseException:
             self._save()
+            raise
         self.finish(OperationState.ROLLED_BACK)
 
     def finish(self, state: OperationState = OperationState.DONE) -> None:

@@ -30,7 +30,7 @@ def apply_volumes(
     statuses: dict[str, str],
     device_paths: dict[str, str] | None = None,
 ) -> None:
-    """Set each volume's status; `deleted` removes the row."""
+    """Set each volume's status (only that, and its device path); `deleted` removes the row."""
     for volume in volumes:
         status = coerce(VolumeStatus, statuses.get(volume.id, "error"), VolumeStatus.ERROR)
         if status is VolumeStatus.DELETED:
@@ -39,7 +39,12 @@ def apply_volumes(
         volume.status = status
         volume.device_path = (device_paths or {}).get(volume.id, volume.device_path)
         volume.updated_at = now()
-        repo.update(volume)
+        repo.patch(
+            volume.id,
+            status=status,
+            device_path=volume.device_path,
+            updated_at=volume.updated_at,
+        )
 
 
 def apply_snapshots(
@@ -52,4 +57,4 @@ def apply_snapshots(
             continue
         snap.status = status
         snap.updated_at = now()
-        repo.update(snap)
+        repo.patch(snap.id, status=status, updated_at=snap.updated_at)

@@ -25,8 +25,8 @@ from cohort.domain.model import (
 )
 from cohort.errors import BackendError
 from cohort.manager import outcomes
+from cohort.manager.from_source import FromSourceMixin
 from cohort.manager.group_snapshots import GroupSnapshotsMixin
-from cohort.manager.groups import GroupsMixin
 from cohort.manager.journal import Journal
 from cohort.manager.members import apply_snapshots, apply_volumes
 from cohort.manager.volumes import VolumesMixin
@@ -34,7 +34,7 @@ from cohort.manager.volumes import VolumesMixin
 log = structlog.get_logger(__name__)
 
 
-class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
+class RecoveryMixin(FromSourceMixin, GroupSnapshotsMixin, VolumesMixin):
     def recover(self) -> None:
         with self.store.transaction() as tx:
             operations = tx.operations.find()
@@ -51,6 +51,7 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
                 log.error("interrupted operation ended in error", error=str(exc))
         self._settle_transitional()
         self.reconcile()
+        self.refresh_pool()  # figures at hand before the first call, even if LVM is busy then
         self.notify()
 
     def reconcile(self) -> dict[str, str]:
@@ -62,14 +63,12 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
                 known.add(vol.id)
                 if held.get(vol.id) != "volume" and vol.status is not VolumeStatus.ERROR:
                     log.error("backing vanished; volume set to error", id=vol.id)
-                    vol.status, vol.updated_at = VolumeStatus.ERROR, now()
-                    tx.volumes.update(vol)
+                    tx.volumes.patch(vol.id, status=VolumeStatus.ERROR, updated_at=now())
             for snap in tx.snapshots:
                 known.add(snap.id)
                 if held.get(snap.id) != "snapshot" and snap.status is not SnapshotStatus.ERROR:
                     log.error("backing vanished; snapshot set to error", id=snap.id)
-                    snap.status, snap.updated_at = SnapshotStatus.ERROR, now()
-                    tx.snapshots.update(snap)
+                    tx.snapshots.patch(snap.id, status=SnapshotStatus.ERROR, updated_at=now())
         unknown = {i: k for i, k in held.items() if i not in known}
         for object_id, kind in unknown.items():
             log.warning("backend holds an object the store does not know", kind=kind, id=object_id)
@@ -94,13 +93,13 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
                 if group is not None:
                     verdict = outcomes.raised([v.id for v in volumes], "interrupted")
                     apply_volumes(tx.volumes, volumes, verdict.member_status)
-                    group.status = GroupStatus.ERROR
-                    tx.groups.update(group)
+                    tx.groups.patch(group.id, status=GroupStatus.ERROR, updated_at=now())
                 if gsnap is not None:
                     verdict = outcomes.raised([s.id for s in snapshots], "interrupted")
                     apply_snapshots(tx.snapshots, snapshots, verdict.member_status)
-                    gsnap.status = SnapshotStatus.ERROR
-                    tx.group_snapshots.update(gsnap)
+                    tx.group_snapshots.patch(
+                        gsnap.id, status=SnapshotStatus.ERROR, updated_at=now()
+                    )
         else:
             log.warning("operation without its subject; closing it", operation=operation.kind)
             journal.finish()
@@ -145,13 +144,9 @@ class RecoveryMixin(GroupsMixin, GroupSnapshotsMixin, VolumesMixin):
                 self.set_snapshot_status(snap, SnapshotStatus.ERROR)
         with self.mutation() as tx:
             for group in groups:
-                group.status = GroupStatus.ERROR
-                group.updated_at = now()
-                tx.groups.update(group)
+                tx.groups.patch(group.id, status=GroupStatus.ERROR, updated_at=now())
             for gsnap in gsnaps:
-                gsnap.status = SnapshotStatus.ERROR
-                gsnap.updated_at = now()
-                tx.group_snapshots.update(gsnap)
+                tx.group_snapshots.patch(gsnap.id, status=SnapshotStatus.ERROR, updated_at=now())
 
     def _finish_interrupted_delete(self, obj: Volume | Snapshot) -> None:
         try:

@@ -3,13 +3,17 @@
 Parsed from the `[backend.sim.faults.<method>]` TOML tables::
 
     [backend.sim.faults.delete_group]
-    raise = false                   # raise BackendError at the start of the method
+    raise = false                   # raise `error` at the start of the method
     model_status = "error_deleting" # model_update.status to return (absent: the normal one)
     model_update = true             # false: return None as the model update
     member_status = "error"         # status of the FIRST member's update (absent: normal)
     member_updates = true           # false: return None as the member updates
-    fail_member = 2                 # raise BackendError while doing member #2 (1-based)
+    fail_member = 2                 # raise `error` while doing member #2 (1-based)
     crash_at_step = 3               # raise SimulatedCrash right after step #3 did its work
+    error = "no_space"              # what raise and fail_member raise (see ERRORS; default
+                                    # "backend": a BackendError)
+    delay = 2.5                     # sleep 2.5 s at the start of the method, holding no lock
+                                    # (other calls, reads and changes, proceed meanwhile)
 
 Which knobs a method accepts depends on what it returns (see `KNOBS`); an unknown method, knob or
 value is a ValueError naming it.
@@ -21,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cohort.domain.model import GroupStatus, SnapshotStatus, VolumeStatus
+from cohort.errors import BackendError, Busy, CohortError, ResourceExhausted
 
 
 class SimulatedCrash(BaseException):
@@ -47,8 +52,17 @@ GROUP_METHODS = (
 )
 METHODS = VOLUME_METHODS + GROUP_METHODS
 
+#: The errors the `error` knob names, as the LVM adapter classifies them (cohort.lvm.errors).
+ERRORS: dict[str, type[CohortError]] = {
+    "backend": BackendError,
+    "no_space": ResourceExhausted,
+    "busy": Busy,
+}
+
 _ALL_KNOBS = (
     "raise",
+    "error",
+    "delay",
     "model_status",
     "model_update",
     "member_status",
@@ -58,10 +72,12 @@ _ALL_KNOBS = (
 )
 #: The knobs each method accepts.
 KNOBS: dict[str, tuple[str, ...]] = {
-    **{m: ("raise",) for m in VOLUME_METHODS},
-    "create_group": ("raise", "model_status", "model_update"),
+    **{m: ("raise", "error", "delay") for m in VOLUME_METHODS},
+    "create_group": ("raise", "error", "delay", "model_status", "model_update"),
     "update_group": (
         "raise",
+        "error",
+        "delay",
         "model_status",
         "model_update",
         "member_status",
@@ -100,6 +116,8 @@ class MethodFaults:
     """The knobs for one method. The defaults mean "no fault"."""
 
     raise_: bool = False
+    error: str = "backend"
+    delay: float = 0.0
     model_status: str | None = None
     model_update: bool = True
     member_status: str | None = None
@@ -125,6 +143,15 @@ class MethodFaults:
             if knob in ("raise", "model_update", "member_updates"):
                 if not isinstance(value, bool):
                     raise ValueError(f"[{where}] {knob} must be true or false, got {value!r}")
+            elif knob == "delay":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ValueError(f"[{where}] delay must be a number of seconds, got {value!r}")
+                value = float(value)
+            elif knob == "error":
+                if value not in ERRORS:
+                    raise ValueError(
+                        f"[{where}] error must be one of {', '.join(ERRORS)}; got {value!r}"
+                    )
             elif knob in ("fail_member", "crash_at_step"):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     raise ValueError(
@@ -138,6 +165,10 @@ class MethodFaults:
                     )
             values["raise_" if knob == "raise" else knob] = value
         return cls(**values)  # type: ignore[arg-type]
+
+    def failure(self, message: str) -> CohortError:
+        """The error `raise` and `fail_member` raise."""
+        return ERRORS[self.error](message)
 
     @property
     def active(self) -> bool:

@@ -96,6 +96,15 @@ class Codec(Generic[T]):
             columns[name] = value
         return columns
 
+    def patch_columns(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Columns for a partial update; an attribute the record lacks is a ValueError."""
+        columns: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in self.fields or name == "id":
+                raise ValueError(f"cannot patch {name!r} of a {self.kind}")
+            columns[name] = self.special[name][0](value) if name in self.special else value
+        return columns
+
     def column_value(self, name: str, value: object) -> object:
         """A filter value as stored (enums by value, datetimes in UTC)."""
         if isinstance(value, datetime):

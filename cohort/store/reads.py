@@ -90,7 +90,8 @@ class Reader(Generic[T]):
             name: columns[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in codec.fields
         }
-        self._statements: dict[tuple[str, Shape, Shape], _Statement] = {}
+        #: (kind, summed attribute, filter shapes) -> statement
+        self._statements: dict[tuple[str, str, Shape, Shape], _Statement] = {}
 
     # -- reads, on a DBAPI connection ------------------------------------------------------
 
@@ -112,6 +113,10 @@ class Reader(Generic[T]):
         self, dbapi: Any, exclude: Mapping[str, object] | None, eq: Mapping[str, object]
     ) -> int:
         statement, values = self._filtered("count", exclude, eq)
+        return int(statement.run(dbapi, values)[0][0])
+
+    def total(self, dbapi: Any, attribute: str, eq: Mapping[str, object]) -> int:
+        statement, values = self._filtered("total", None, eq, attribute)
         return int(statement.run(dbapi, values)[0][0])
 
     def page(
@@ -144,7 +149,7 @@ class Reader(Generic[T]):
         return self.codec.record(*values)
 
     def _one(self, dbapi: Any, attribute: str, value: str) -> T | None:
-        key = ("one", ((attribute, False),), ())
+        key = ("one", "", ((attribute, False),), ())
         statement = self._statements.get(key)
         if statement is None:
             stmt = select(*self._selected).where(self._table.c[attribute] == bindparam("value"))
@@ -153,14 +158,19 @@ class Reader(Generic[T]):
         return self._record(rows[0]) if rows else None
 
     def _filtered(
-        self, kind: str, exclude: Mapping[str, object] | None, eq: Mapping[str, object]
+        self,
+        kind: str,
+        exclude: Mapping[str, object] | None,
+        eq: Mapping[str, object],
+        summed: str = "",
     ) -> tuple[_Statement, dict[str, Any]]:
-        """The statement of `kind` for these filters' shape, and its parameter values."""
+        """The statement of `kind` (summing `summed`, for "total") for these filters' shape,
+        and its parameter values."""
         exclude = exclude or {}
-        key = (kind, _shape(eq), _shape(exclude))
+        key = (kind, summed, _shape(eq), _shape(exclude))
         statement = self._statements.get(key)
         if statement is None:
-            statement = self._statements[key] = self._build(kind, key[1], key[2])
+            statement = self._statements[key] = self._build(kind, summed, key[2], key[3])
         values: dict[str, Any] = {}
         for prefix, filters in (("eq_", eq), ("ne_", exclude)):
             for attribute, value in filters.items():
@@ -173,12 +183,15 @@ class Reader(Generic[T]):
         binder = self._binders[attribute]
         return stored if binder is None else binder(stored)
 
-    def _build(self, kind: str, eq: Shape, exclude: Shape) -> _Statement:
+    def _build(self, kind: str, summed: str, eq: Shape, exclude: Shape) -> _Statement:
         where = self._where(eq, exclude)
         seq = self._table.c.seq
         stmt: Select[Any]
         if kind == "count":
             stmt = select(func.count()).select_from(self._table).where(*where)
+        elif kind == "total":
+            total = func.coalesce(func.sum(self._filter_column(summed)), 0)
+            stmt = select(total).select_from(self._table).where(*where)
         elif kind == "find":
             stmt = select(*self._selected).where(*where).order_by(seq)
         else:

@@ -55,6 +55,9 @@ class SqlRepository(Generic[T]):
     def count(self, exclude: Mapping[str, object] | None = None, **eq: object) -> int:
         return self._reader.count(self._dbapi, exclude, eq)
 
+    def total(self, attribute: str, **eq: object) -> int:
+        return self._reader.total(self._dbapi, attribute, eq)
+
     def page(
         self,
         page_size: int,
@@ -87,6 +90,23 @@ class SqlRepository(Generic[T]):
                 setattr(row, name, value)
 
         self._flush_guarded(obj, assign)
+
+    def patch(self, id: str, **changes: object) -> None:
+        self._check_writable()
+        row = self._row_by("id", id)
+        if row is None:
+            raise NotFound(f"{self._codec.kind} {id} not found")
+        columns = self._codec.patch_columns(changes)
+        try:
+            with self._session.begin_nested():
+                for name, value in columns.items():
+                    setattr(row, name, value)
+        except IntegrityError:
+            if "name" in changes:
+                raise AlreadyExists(
+                    f"a {self._codec.kind} named {changes['name']!r} already exists"
+                ) from None
+            raise
 
     def remove(self, id: str) -> None:
         """Delete the record; removing an id that is not there does nothing."""

@@ -148,6 +148,7 @@ def test_the_reserved_type_is_untouchable(api: Api) -> None:
 def test_cg_needs_consistencygroup_support(api: Api) -> None:
     scenario.types(api)
     api.sim.consistent_group_snapshot = False
+    api.manager.refresh_pool()  # a backend's capabilities change only at restart
     assert (
         code_of(
             api.cgs.CreateConsistencyGroup,

@@ -175,6 +175,7 @@ def test_consistent_group_type_needs_consistent_volume_types(api: Api) -> None:
 def test_consistent_groups_refused_when_backend_is_not_consistent(api: Api) -> None:
     scenario.types(api)
     api.sim.consistent_group_snapshot = False
+    api.manager.refresh_pool()  # a backend's capabilities change only at restart
     request = g_pb.CreateGroupRequest(name="g", group_type="consistent", volume_types=["fast"])
     assert code_of(api.groups.CreateGroup, request) is CODE.FAILED_PRECONDITION
 

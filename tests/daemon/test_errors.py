@@ -6,6 +6,8 @@ import uuid
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from structlog.testing import capture_logs
 
 from cohort import errors
@@ -109,3 +111,25 @@ def test_unexpected_error_is_internal_and_logged(
 def test_unknown_status_filter_is_invalid_argument(api: Stubs) -> None:
     request = volumes_pb2.ListVolumesRequest(status=99)  # type: ignore[arg-type]
     assert rpc_error(api.volumes.ListVolumes, request).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_busy_is_unavailable_with_error_info_and_retry_info(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(ref: str) -> None:
+        raise errors.ObjectBusy("volume", "v-1", "ExtendVolume")
+
+    monkeypatch.setattr(daemon.manager, "get_volume_type", busy)
+    exc = rpc_error(daemon.api.types.GetVolumeType, types_pb2.GetVolumeTypeRequest(volume_type="x"))
+    assert exc.code() == grpc.StatusCode.UNAVAILABLE
+    assert exc.details().startswith("busy: volume v-1 is held by ExtendVolume")
+    status = rpc_status.from_call(exc)
+    assert status is not None
+    info = error_details_pb2.ErrorInfo()
+    retry = error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info)
+    assert status.details[1].Unpack(retry)
+    assert info.reason == "OBJECT_BUSY"
+    assert info.domain == "cohort"
+    assert dict(info.metadata) == {"object": "volume v-1", "operation": "ExtendVolume"}
+    assert retry.retry_delay.seconds >= 1

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from cohort.domain.backend import Step
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
 from cohort.errors import ResourceExhausted
 from cohort.lvm import hygiene
@@ -22,6 +21,7 @@ from cohort.lvm.backend import LvmBackend
 from cohort.lvm.embedded import EmbeddedPool, list_loops
 from cohort.lvm.report import lvs_argv, parse_lvs
 from cohort.lvm.run import CommandError, CommandRunner, CommandTimeout
+from tests.recorder import Recorder
 
 MiB = 1024**2
 
@@ -42,15 +42,6 @@ pytestmark = [
 ]
 
 RUN = CommandRunner(timeout=120)
-
-
-class Journal:
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
-
-    def run(self, step, fn):  # type: ignore[no-untyped-def]
-        self.steps.append(step)
-        return fn()
 
 
 def sh(*argv: str) -> str:
@@ -223,27 +214,27 @@ def test_group_snapshot_and_group_from_source_batched(
         write(p, 0, blobs[-1])
     gs = GroupSnapshot(name="g", group_id="g", group_type_id="t")
     snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=8 * MiB) for v in vols]
-    journal = Journal()
+    journal = Recorder()
     t0 = time.monotonic()
     _, members = backend.create_group_snapshot(gs, snaps, journal)
     print(f"group snapshot of 4 in one lvm process: {time.monotonic() - t0:.2f}s")
-    assert len(journal.steps) == 4 and len(members or []) == 4
+    assert len(journal.recorded) == 4 and len(members or []) == 4
     for v in vols:
         write(f"/dev/mapper/cohort-gate-{v.id}", 0, b"\1" * 64 * 1024)
     group = Group(name="n", group_type_id="t", volume_type_ids=["t"])
     new = [vol(16 * MiB, source_snapshot_id=s.id) for s in snaps]
-    j2 = Journal()
+    j2 = Recorder()
     _, created = backend.create_group_from_src(group, new, j2, group_snapshot=gs, snapshots=snaps)
     for m, blob in zip(created or [], blobs, strict=True):
         assert m.device_path and read(m.device_path, 0, 64 * 1024) == blob
         assert int(sh("blockdev", "--getsize64", m.device_path)) == 16 * MiB
     # roll the clone group back through the journal (as the manager would), twice
-    for step in reversed(j2.steps):
+    for step in reversed(j2.recorded):
         backend.revert(step)
         backend.revert(step)
     assert not any(os.path.exists(f"/dev/mapper/cohort-gate-{v.id}") for v in new)
-    backend.delete_group_snapshot(gs, snaps, Journal())
-    backend.delete_group(group, vols, Journal())
+    backend.delete_group_snapshot(gs, snaps, Recorder())
+    backend.delete_group(group, vols, Recorder())
     made = {v.id for v in [*vols, *new]} | {s.id for s in snaps}
     assert not set(backend.inventory()) & made
 

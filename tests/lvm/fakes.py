@@ -160,15 +160,15 @@ class FakeSystem:
         assert opts["--reportformat"] == ["json"] and opts["--units"] == ["b"]
         (sel,) = pos
         if "/" in sel:
-            rows = [self._row(self._full(sel))]
+            lvs = [self._full(sel)]
         else:
             assert sel == self.vg
-            rows = [self._row(lv) for lv in self.lvs.values()]
+            lvs = list(self.lvs.values())
         for expr in opts.get("--select", []):
             key, _, value = expr.partition("=")
             assert key == "lv_name", expr
-            rows = [r for r in rows if r["lv_name"] == value]
-        return json.dumps({"report": [{"lv": rows}]})
+            lvs = [lv for lv in lvs if lv.name == value]
+        return json.dumps({"report": [{"lv": [self._row(lv) for lv in lvs]}]})
 
     def _vgs(self, opts: dict[str, list[str]], pos: list[str]) -> str:
         return json.dumps(

@@ -1,54 +1,19 @@
-"""LvmBackend against the fake runner: argv shapes, behaviour, capacity, journal, revert."""
+"""LvmBackend against the fake runner: argv shapes, volumes, snapshots, gates, capacity."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from cohort.domain.backend import Step
-from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
-from cohort.errors import BackendError, FailedPrecondition, InvalidArgument, ResourceExhausted
-from cohort.lvm import backend as lb
+from cohort.domain.model import Snapshot
+from cohort.errors import BackendError, InvalidArgument, ResourceExhausted
 from cohort.lvm.backend import LvmBackend
 from cohort.lvm.errors import ObjectNotFound
-from cohort.lvm.shell import ShellBatchError
 
 from .fakes import EXTENT, FakeSystem
-
-T = TypeVar("T")
-GiB = 1024**3
-
-
-class Journal:
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
-        self.done: list[Step] = []
-
-    def run(self, step: Step, fn: Callable[[], T]) -> T:
-        self.steps.append(step)
-        result = fn()
-        self.done.append(step)
-        return result
-
-
-@pytest.fixture
-def fake() -> FakeSystem:
-    return FakeSystem()
-
-
-@pytest.fixture
-def backend(fake: FakeSystem, tmp_path: Path) -> LvmBackend:
-    b = LvmBackend(fake, "vg0", "pool", lvm_dir=tmp_path / "lvm")
-    b.start()
-    fake.calls.clear()
-    return b
-
-
-def vol(size: int = GiB, **kw: object) -> Volume:
-    return Volume(name="v", size_bytes=size, volume_type_id="t", **kw)  # type: ignore[arg-type]
+from .helpers import GiB, vol
 
 
 def assert_safe(calls: Sequence[Sequence[str]]) -> None:
@@ -204,86 +169,6 @@ def test_stats_from_pool(backend: LvmBackend, fake: FakeSystem) -> None:
     assert st.total_volumes == 1
     assert not st.consistent_group_snapshot
     assert st.pool_name == "vg0/pool"
-
-
-def test_group_snapshot_batched_and_journaled(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(3)]
-    for v in vols:
-        backend.create_volume(v)
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
-    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    journal = Journal()
-    model, members = backend.create_group_snapshot(gs, snaps, journal)
-    assert model is not None and model.status == "available"
-    assert [m.id for m in members or []] == [s.id for s in snaps]
-    (batch,) = fake.batches
-    assert len(batch) == 3 and all("--ignoremonitoring" in c for c in batch)
-    assert [s.action for s in journal.steps] == [lb.ACTION_CREATE_SNAPSHOT] * 3
-    assert len(journal.done) == 3
-    for s in snaps:
-        assert f"_snapshot-{s.id}" in fake.lvs
-
-
-def test_group_snapshot_consistent_refused(backend: LvmBackend) -> None:
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t", consistent=True)
-    with pytest.raises(FailedPrecondition):
-        backend.create_group_snapshot(gs, [], Journal())
-
-
-def test_group_snapshot_failure_then_revert(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(3)]
-    for v in vols:
-        backend.create_volume(v)
-    snaps = [Snapshot(name="s", volume_id=v.id, size_bytes=GiB) for v in vols]
-    bad = f"_snapshot-{snaps[1].id}"
-    fake.fail = lambda argv: "  Insufficient free space" if bad in argv else None
-    journal = Journal()
-    gs = GroupSnapshot(name="g", group_id="g1", group_type_id="t")
-    with pytest.raises(ResourceExhausted) as ei:
-        backend.create_group_snapshot(gs, snaps, journal)
-    assert isinstance(ei.value.__cause__, ShellBatchError)
-    assert len(journal.steps) == 3 and not journal.done
-    for step in reversed(journal.steps):
-        backend.revert(step)
-        backend.revert(step)
-    assert not any(n.startswith("_snapshot-") for n in fake.lvs)
-
-
-def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> None:
-    srcs = [vol() for _ in range(2)]
-    for v in srcs:
-        backend.create_volume(v)
-    new = [vol(2 * GiB, source_volume_id=s.id) for s in srcs]
-    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Journal()
-    _model, members = backend.create_group_from_src(
-        group, new, journal, source_group=group, source_vols=srcs
-    )
-    (batch,) = fake.batches
-    assert [c[0] for c in batch] == ["lvcreate", "lvextend", "lvcreate", "lvextend"]
-    assert [m.device_path for m in members or []] == [
-        f"/dev/mapper/cohort-gate-{v.id}" for v in new
-    ]
-    for v in new:
-        assert fake.lvs[f"volume-{v.id}"].size == 2 * GiB
-    for step in journal.steps:
-        backend.revert(step)
-    assert not any(f"volume-{v.id}" in fake.lvs for v in new)
-    assert all(f"cohort-gate-{v.id}" not in fake.gates for v in new)
-
-
-def test_delete_group_and_group_snapshot(backend: LvmBackend, fake: FakeSystem) -> None:
-    vols = [vol() for _ in range(2)]
-    for v in vols:
-        backend.create_volume(v)
-    group = Group(name="g", group_type_id="t", volume_type_ids=["t"])
-    journal = Journal()
-    model, _members = backend.delete_group(group, vols, journal)
-    assert model is not None and model.status == "deleted"
-    assert [s.action for s in journal.steps] == [lb.ACTION_DELETE_VOLUME] * 2
-    assert not any(n.startswith("volume-") for n in fake.lvs)
-    for step in journal.steps:
-        backend.revert(step)  # deletes cannot be undone: no-op
 
 
 def test_inventory_and_ensure_gates(backend: LvmBackend, fake: FakeSystem) -> None:

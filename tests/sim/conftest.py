@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from cohort.sim import SimBackend
-
-from .helpers import Recorder
+from tests.recorder import Recorder
 
 
 @pytest.fixture

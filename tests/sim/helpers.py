@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from cohort.domain.backend import Step
 from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
 from cohort.sim import SimBackend
 
-T = TypeVar("T")
 MiB = 1 << 20
-
-
-class Recorder:
-    """A journal as the manager keeps it: a step is recorded before it runs, marked done after."""
-
-    def __init__(self) -> None:
-        self.recorded: list[Step] = []
-        self.done: list[Step] = []
-
-    def run(self, step: Step, fn: Callable[[], T]) -> T:
-        self.recorded.append(step)
-        result = fn()
-        self.done.append(step)
-        return result
-
-    def rollback(self, sim: SimBackend) -> None:
-        for step in reversed(self.recorded):
-            sim.revert(step)
 
 
 def make_volume(sim: SimBackend, size: int = 8 * MiB, name: str = "v") -> Volume:

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from cohort.domain.backend import GroupResult, MemberUpdate, ModelUpdate, Step
+from cohort.domain.backend import MemberUpdate, ModelUpdate
 from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
-from cohort.sim import FaultPlan, MethodFaults, SimBackend, SimulatedCrash
-from cohort.sim.faults import GROUP_METHODS, METHODS, VOLUME_METHODS
+from cohort.sim import FaultPlan, MethodFaults, SimBackend, pool
+from cohort.sim.faults import ERRORS, GROUP_METHODS, METHODS, VOLUME_METHODS
+from tests.held import Hold, proceeds_while_held
+from tests.recorder import Recorder
 
-from .helpers import MiB, Recorder, make_group, make_group_snapshot, make_volume, snapshots_of
+from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
 
 # -- parsing --------------------------------------------------------------------------------
 
@@ -33,6 +35,8 @@ def test_parse_from_toml() -> None:
         member_updates = false
         fail_member = 2
         crash_at_step = 3
+        error = "busy"
+        delay = 2
 
         [backend.sim.faults.create_volume]
         raise = true
@@ -48,6 +52,8 @@ def test_parse_from_toml() -> None:
         member_updates=False,
         fail_member=2,
         crash_at_step=3,
+        error="busy",
+        delay=2.0,
     )
     assert sim.faults.for_method("create_volume") == MethodFaults(raise_=True)
     assert sim.faults.for_method("delete_volume") == MethodFaults()
@@ -80,6 +86,10 @@ def test_from_config_defaults() -> None:
         ({"faults": {"delete_group": {"member_updates": "no"}}}, "member_updates must be true"),
         ({"faults": {"delete_group": {"fail_member": 0}}}, "fail_member must be a positive"),
         ({"faults": {"delete_group": {"crash_at_step": True}}}, "crash_at_step must be a positive"),
+        ({"faults": {"delete_group": {"error": "full"}}}, "error must be one of backend, no_space"),
+        ({"faults": {"delete_group": {"delay": -1}}}, "delay must be a number of seconds"),
+        ({"faults": {"create_volume": {"delay": "1s"}}}, "delay must be a number of seconds"),
+        ({"faults": {"create_volume": {"delay": True}}}, "delay must be a number of seconds"),
         ({"faults": {"delete_group": {"model_status": "broken"}}}, "model_status must be one of"),
         (
             {"faults": {"create_group_snapshot": {"member_status": "in-use"}}},
@@ -103,12 +113,12 @@ def test_fault_plan_rejects_unknown_methods() -> None:
 # -- volume methods -------------------------------------------------------------------------
 
 
-def _call_volume_method(sim: SimBackend, method: str) -> None:
+def _call_volume_method(sim: SimBackend, method: str, error: str = "backend") -> None:
     volume = make_volume(sim)
     snapshot = Snapshot(name="s", volume_id=volume.id, size_bytes=volume.size_bytes)
     sim.set_faults(FaultPlan())
     sim.create_snapshot(snapshot, volume)
-    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True)}))
+    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True, error=error)}))
     new = Volume(name="n", size_bytes=MiB, volume_type_id="t")
     calls: dict[str, Callable[[], object]] = {
         "create_volume": lambda: sim.create_volume(new),
@@ -124,10 +134,12 @@ def _call_volume_method(sim: SimBackend, method: str) -> None:
     calls[method]()
 
 
+@pytest.mark.parametrize("error", list(ERRORS))
 @pytest.mark.parametrize("method", VOLUME_METHODS)
-def test_raise_knob_on_volume_methods(sim: SimBackend, method: str) -> None:
-    with pytest.raises(BackendError, match=method):
-        _call_volume_method(sim, method)
+def test_raise_knob_on_volume_methods(sim: SimBackend, method: str, error: str) -> None:
+    with pytest.raises(ERRORS[error], match=method) as info:
+        _call_volume_method(sim, method, error)
+    assert type(info.value) is ERRORS[error]
     # nothing was done: the volume is there, not extended, snapshot kept, no new volume
     assert len(sim.volume_ids()) == 1
     assert len(sim.snapshot_ids()) == 1
@@ -135,184 +147,7 @@ def test_raise_knob_on_volume_methods(sim: SimBackend, method: str) -> None:
     assert sim.volume_size(volume_id) == 8 * MiB
 
 
-# -- group methods --------------------------------------------------------------------------
-
-Call = Callable[[SimBackend, Recorder], GroupResult]
-
-
-def _setup(method: str, sim: SimBackend) -> tuple[Call, list[str]]:
-    """A call of `method` over three members, and the member ids in order."""
-    volumes = [make_volume(sim, name=f"v{i}") for i in range(3)]
-    group = make_group()
-    sim.create_group(group)
-    group_snapshot = make_group_snapshot(group)
-    snapshots = snapshots_of(volumes, group_snapshot)
-    if method == "create_group_snapshot":
-        return (
-            lambda s, j: s.create_group_snapshot(group_snapshot, snapshots, j),
-            [x.id for x in snapshots],
-        )
-    if method == "delete_group_snapshot":
-        sim.create_group_snapshot(group_snapshot, snapshots, Recorder())
-        return (
-            lambda s, j: s.delete_group_snapshot(group_snapshot, snapshots, j),
-            [x.id for x in snapshots],
-        )
-    if method == "delete_group":
-        return (lambda s, j: s.delete_group(group, volumes, j), [v.id for v in volumes])
-    assert method == "create_group_from_src"
-    new_group = make_group()
-    targets = []
-    for v in volumes:
-        target = Volume(name="n", size_bytes=v.size_bytes, volume_type_id="t")
-        target.source_volume_id = v.id
-        targets.append(target)
-    return (
-        lambda s, j: s.create_group_from_src(new_group, targets, j, source_group=group),
-        [t.id for t in targets],
-    )
-
-
-JOURNALED = (
-    "delete_group",
-    "create_group_from_src",
-    "create_group_snapshot",
-    "delete_group_snapshot",
-)
-NORMAL = {
-    "delete_group": ("deleted", "deleted"),
-    "create_group_from_src": ("available", "available"),
-    "create_group_snapshot": ("available", "available"),
-    "delete_group_snapshot": ("deleted", "deleted"),
-}
-ERROR_STATUS = {
-    "delete_group": ("error_deleting", "error_deleting"),
-    "create_group_from_src": ("error", "error"),
-    "create_group_snapshot": ("error", "error"),
-    "delete_group_snapshot": ("error_deleting", "error"),
-}
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_no_faults(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, ids = _setup(method, sim)
-    model, members = call(sim, journal)
-    assert model == ModelUpdate(status=NORMAL[method][0])
-    assert members is not None
-    assert [(m.id, m.status) for m in members] == [(i, NORMAL[method][1]) for i in ids]
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_raise_knob(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, _ = _setup(method, sim)
-    state = (sim.volume_ids(), sim.snapshot_ids())
-    sim.set_faults(FaultPlan({method: MethodFaults(raise_=True)}))
-    with pytest.raises(BackendError, match=method):
-        call(sim, journal)
-    assert journal.recorded == []
-    assert (sim.volume_ids(), sim.snapshot_ids()) == state
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_model_status_knob(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, _ = _setup(method, sim)
-    status = ERROR_STATUS[method][0]
-    sim.set_faults(FaultPlan({method: MethodFaults(model_status=status)}))
-    model, members = call(sim, journal)
-    assert model == ModelUpdate(status=status)
-    assert members is not None and [m.status for m in members] == [NORMAL[method][1]] * 3
-    assert len(journal.done) == len(journal.recorded) >= 3  # the work was done
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_model_update_knob(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, _ = _setup(method, sim)
-    sim.set_faults(FaultPlan({method: MethodFaults(model_update=False)}))
-    model, members = call(sim, journal)
-    assert model is None
-    assert members is not None
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_member_status_knob(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, ids = _setup(method, sim)
-    status = ERROR_STATUS[method][1]
-    sim.set_faults(FaultPlan({method: MethodFaults(member_status=status)}))
-    model, members = call(sim, journal)
-    assert model == ModelUpdate(status=NORMAL[method][0])  # the manager derives the rest
-    assert members is not None
-    assert [(m.id, m.status) for m in members] == [
-        (ids[0], status),
-        (ids[1], NORMAL[method][1]),
-        (ids[2], NORMAL[method][1]),
-    ]
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_member_updates_knob(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, _ = _setup(method, sim)
-    sim.set_faults(FaultPlan({method: MethodFaults(member_updates=False)}))
-    model, members = call(sim, journal)
-    assert model == ModelUpdate(status=NORMAL[method][0])
-    assert members is None
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_knobs_combine(sim: SimBackend, journal: Recorder, method: str) -> None:
-    call, _ = _setup(method, sim)
-    faults = MethodFaults(model_status="error", member_updates=False)
-    sim.set_faults(FaultPlan({method: faults}))
-    assert call(sim, journal) == (ModelUpdate(status="error"), None)
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-def test_fail_member_knob_leaves_rollback_to_the_journal(
-    sim: SimBackend, journal: Recorder, method: str
-) -> None:
-    call, ids = _setup(method, sim)
-    state = (sim.volume_ids(), sim.snapshot_ids())
-    sim.set_faults(FaultPlan({method: MethodFaults(fail_member=2)}))
-    with pytest.raises(BackendError, match="member #2"):
-        call(sim, journal)
-    # member 1 was done, member 2 was recorded but failed, member 3 never started
-    members_recorded = [s for s in journal.recorded if s.action != "sim.create_group"]
-    assert [next(iter(s.params.values())) for s in members_recorded] == ids[:2]
-    assert journal.done == journal.recorded[:-1]
-    if method.startswith("create"):
-        assert (sim.volume_ids(), sim.snapshot_ids()) != state
-        journal.rollback(sim)
-        assert (sim.volume_ids(), sim.snapshot_ids()) == state
-        journal.rollback(sim)  # idempotent
-        assert (sim.volume_ids(), sim.snapshot_ids()) == state
-    else:
-        gone = set(state[0] | state[1]) - (sim.volume_ids() | sim.snapshot_ids())
-        assert gone == {ids[0]}  # deletes roll forward: re-running finishes them
-        sim.set_faults(FaultPlan())
-        call(sim, Recorder())
-        assert not (set(ids) & (sim.volume_ids() | sim.snapshot_ids()))
-
-
-@pytest.mark.parametrize("method", JOURNALED)
-@pytest.mark.parametrize("crash_at", [1, 2, 3])
-def test_crash_at_step(sim: SimBackend, journal: Recorder, method: str, crash_at: int) -> None:
-    call, _ = _setup(method, sim)
-    state = (sim.volume_ids(), sim.snapshot_ids())
-    sim.set_faults(FaultPlan({method: MethodFaults(crash_at_step=crash_at)}))
-    with pytest.raises(SimulatedCrash, match=f"step #{crash_at}"):
-        try:
-            call(sim, journal)
-        except Exception:  # the manager's handler must not see a crash
-            pytest.fail("SimulatedCrash was caught by `except Exception`")
-    assert len(journal.recorded) == crash_at
-    assert len(journal.done) == crash_at - 1  # the crashed step stays planned
-    # recovery: a restarted manager reverts creations, re-runs deletes
-    sim.set_faults(FaultPlan())
-    if method.startswith("create"):
-        journal.rollback(sim)
-        assert (sim.volume_ids(), sim.snapshot_ids()) == state
-    else:
-        call(sim, Recorder())
-        assert (sim.volume_ids() | sim.snapshot_ids()) < (state[0] | state[1])
+# -- the unjournaled group methods (the journaled ones: test_group_faults.py) ----------------
 
 
 def test_update_group_knobs(sim: SimBackend) -> None:
@@ -352,14 +187,38 @@ def test_every_method_is_covered() -> None:
     assert len(METHODS) == 13
 
 
-def test_steps_are_recorded_before_the_crash_with_their_params(
-    sim: SimBackend, journal: Recorder
-) -> None:
-    volumes = [make_volume(sim)]
-    gs = make_group_snapshot(make_group())
-    snapshots = snapshots_of(volumes, gs)
-    sim.set_faults(FaultPlan({"create_group_snapshot": MethodFaults(crash_at_step=1)}))
-    with pytest.raises(SimulatedCrash):
-        sim.create_group_snapshot(gs, snapshots, journal)
-    assert journal.recorded == [Step("sim.create_snapshot", {"snapshot_id": snapshots[0].id})]
-    assert sim.has_snapshot(snapshots[0].id)  # the work was done before the crash
+# -- the delay ------------------------------------------------------------------------------
+
+
+def test_delay_sleeps_holding_no_lock(sim: SimBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a call sleeps its `delay`, reads and changes of other objects complete."""
+    volumes = [make_volume(sim, name=f"v{i}") for i in range(2)]
+    other = make_volume(sim, name="other")
+    group_snapshot = make_group_snapshot(make_group())
+    snapshots = snapshots_of(volumes, group_snapshot)
+    hold, slept = Hold(), []
+
+    def held_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        hold.here()
+
+    monkeypatch.setattr(pool, "sleep", held_sleep)
+    sim.set_faults(FaultPlan({"create_group_snapshot": MethodFaults(delay=2.5)}))
+
+    def meanwhile() -> None:
+        sim.stats()
+        sim.inventory()
+        sim.extend_volume(other, 16 * MiB)
+        sim.create_snapshot(Snapshot(name="o", volume_id=other.id, size_bytes=0), other)
+        sim.write(volumes[0].id, 0, b"during")
+        sim.create_volume(Volume(name="n", size_bytes=MiB, volume_type_id="t"))
+
+    proceeds_while_held(
+        hold,
+        lambda: sim.create_group_snapshot(group_snapshot, snapshots, Recorder()),
+        meanwhile,
+    )
+    assert slept == [2.5]
+    assert {s.id for s in snapshots} <= sim.snapshot_ids()
+    assert sim.read(snapshots[0].id, 0, 6) == b"during"  # taken after the delay
+    assert sim.volume_size(other.id) == 16 * MiB and len(sim.volume_ids()) == 4

@@ -8,10 +8,11 @@ import pytest
 
 from cohort.domain.backend import MemberUpdate, ModelUpdate, Step
 from cohort.domain.model import Volume
-from cohort.errors import BackendError
+from cohort.errors import BackendError, ResourceExhausted
 from cohort.sim import SimBackend, device_path
+from tests.recorder import Recorder
 
-from .helpers import MiB, Recorder, make_group, make_group_snapshot, make_volume, snapshots_of
+from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
 
 
 def test_create_group_and_update_group(sim: SimBackend) -> None:
@@ -162,6 +163,21 @@ def test_create_group_from_source_group(sim: SimBackend, journal: Recorder) -> N
         assert sim.read(t.id, 0, 5) == f"live{i}".encode()
 
 
+def test_a_group_clone_beyond_the_provisioning_limit_is_resource_exhausted(
+    journal: Recorder,
+) -> None:
+    sim = SimBackend(1 << 30, max_provisioned_bytes=24 * MiB)
+    source_group = make_group()
+    volumes = [make_volume(sim, name=f"v{i}") for i in range(2)]
+    group = make_group()
+    targets = _clone_targets(group.id, volumes, from_snapshots=None)
+    with pytest.raises(ResourceExhausted, match=targets[1].id) as info:
+        sim.create_group_from_src(group, targets, journal, source_group=source_group)
+    assert type(info.value) is ResourceExhausted  # not flattened into a BackendError
+    journal.rollback(sim)
+    assert sim.volume_ids() == {v.id for v in volumes} and not sim.has_group(group.id)
+
+
 def test_create_group_from_src_needs_exactly_one_source(sim: SimBackend, journal: Recorder) -> None:
     group = make_group()
     with pytest.raises(BackendError, match=group.id):
@@ -231,3 +247,24 @@ def test_group_snapshot_is_write_order_consistent(sim: SimBackend) -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_group_of_a_thousand_in_one_journal_batch_per_call(sim: SimBackend) -> None:
+    """Every group call records its members' steps in one batch (no recursion per member)."""
+    volumes = [make_volume(sim, name=f"v{i}") for i in range(1000)]
+    group = make_group(consistent=False)
+    group_snapshot = make_group_snapshot(group)
+    snapshots = snapshots_of(volumes, group_snapshot)
+    targets = []
+    for s in snapshots:
+        target = Volume(name="n", size_bytes=s.size_bytes, volume_type_id="t")
+        target.source_snapshot_id = s.id
+        targets.append(target)
+    journals = [Recorder() for _ in range(4)]
+    sim.create_group_snapshot(group_snapshot, snapshots, journals[0])
+    sim.create_group_from_src(group, targets, journals[1], group_snapshot=group_snapshot)
+    sim.delete_group_snapshot(group_snapshot, snapshots, journals[2])
+    sim.delete_group(group, targets, journals[3])
+    counts = [(j.batches, len(j.recorded), len(j.done)) for j in journals]
+    assert counts == [(1, 1000, 1000), (1, 1001, 1001), (1, 1000, 1000), (1, 1000, 1000)]
+    assert sim.volume_ids() == {v.id for v in volumes} and sim.snapshot_ids() == set()

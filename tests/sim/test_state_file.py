@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from cohort.domain.model import Snapshot
-from cohort.sim import SimBackend
+from cohort.sim import SimBackend, state
+from tests.held import Hold, proceeds_while_held
+from tests.recorder import Recorder
 
-from .helpers import MiB, Recorder, make_group, make_group_snapshot, make_volume, snapshots_of
+from .helpers import MiB, make_group, make_group_snapshot, make_volume, snapshots_of
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -74,3 +76,28 @@ def test_unreadable_state_is_a_clear_error(tmp_path: Path, content: str) -> None
     state.write_text(content)
     with pytest.raises(ValueError, match="state file"):
         SimBackend(1 << 30, state_file=state)
+
+
+def test_the_file_is_written_outside_the_pool_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one change's state file write is held, reads of the pool complete."""
+    sim = SimBackend(1 << 30, state_file=tmp_path / "pool.json")
+    volume = make_volume(sim)
+    hold, write = Hold(), state.write
+
+    def held_write(path: Path, text: str) -> None:
+        hold.here()
+        write(path, text)
+
+    monkeypatch.setattr(state, "write", held_write)
+    read: list[bytes] = []
+
+    def meanwhile() -> None:
+        sim.stats()
+        sim.inventory()
+        read.append(sim.read(volume.id, 0, 1))
+
+    proceeds_while_held(hold, lambda: sim.write(volume.id, 0, b"x"), meanwhile)
+    assert read == [b"x"]
+    assert SimBackend(1 << 30, state_file=tmp_path / "pool.json").read(volume.id, 0, 1) == b"x"

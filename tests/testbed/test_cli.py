@@ -91,3 +91,22 @@ def test_health_status_decoding() -> None:
     assert health.decode_status(b"\x08\x01") == 1  # SERVING
     assert health.decode_status(b"\x08\x02") == 2  # NOT_SERVING
     assert health.decode_status(b"") == 0  # proto3 default: UNKNOWN
+
+
+def test_up_prints_export_lines_that_reach_a_child_process(
+    testbed: ModuleType, tmp_path: Path
+) -> None:
+    run = testbed.Run(tmp_path / "run dir")
+    run.dir.mkdir()
+    testbed.write_env(run, {"grpc_port": 40123}, True)
+    show = "import os; print(os.environ['COHORT_ENDPOINT'], os.environ['COHORT_TLS_KEY'])"
+    script = f'eval "$(cat "$1")"; python3 -c "{show}"'
+    out = subprocess.run(
+        ["bash", "-c", script, "bash", str(run.env_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    endpoint, key = out.stdout.split(" ", 1)
+    assert endpoint == "127.0.0.1:40123"
+    assert key.strip() == str(run.tls / "client.key")

@@ -1,6 +1,7 @@
 """A guest reboot brings back the pool, the loop device (embedded default), the gates and every
-object, with their data. Host-side: it drives `vagrant/testbed` (up, exec, reboot, down), so it
-runs only where a test-bed guest may be booted: `.ci/guest` sets COHORT_TESTBED_HOST=1.
+object, with their data; a power loss keeps every journal step recorded before it. Host-side: it
+drives `vagrant/testbed` (up, exec, reboot, down), so it runs only where a test-bed guest may be
+booted: `.ci/guest` sets COHORT_TESTBED_HOST=1.
 """
 
 from __future__ import annotations
@@ -100,11 +101,12 @@ def populate(tag: str) -> dict[str, str]:
     return sums
 
 
-def reboot_from_inside() -> None:
-    """`systemctl reboot` in the guest, as an operator types it; then wait as they would: until
-    the guest answers with a new boot id and cohortd's unit is active (READY=1: serving)."""
+def reboot_from_inside(how: str = "systemctl reboot") -> None:
+    """`systemctl reboot` in the guest, as an operator types it (or `how`); then wait as they
+    would: until the guest answers with a new boot id and cohortd's unit is active (READY=1:
+    serving)."""
     boot_id = guest("cat", "/proc/sys/kernel/random/boot_id").strip()
-    subprocess.run([TESTBED, "exec", "--", "systemctl", "reboot"], timeout=60, check=False)
+    subprocess.run([TESTBED, "exec", "--", "sh", "-c", how], timeout=60, check=False)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         probe = subprocess.run(
@@ -116,7 +118,7 @@ def reboot_from_inside() -> None:
         if len(answer) == 2 and answer[0] != boot_id and answer[1] == "active":
             return
         time.sleep(5)
-    pytest.fail("the guest or cohortd did not come back after `systemctl reboot`")
+    pytest.fail(f"the guest or cohortd did not come back after `{how}`")
 
 
 def reboot_and_compare(sums: dict[str, str], *, inside: bool = False) -> None:
@@ -134,6 +136,49 @@ def test_reboot_with_the_configured_volume_group(booted: None) -> None:
     sums = populate("vg")
     reboot_and_compare(sums)
     assert "pool" in guest("lvs", "--noheadings", "-o", "lv_name", "cohort")
+
+
+#: What the journal holds, read by another process straight from cohortd's store.
+JOURNAL_QUERY = (
+    "import json, sqlite3; db = sqlite3.connect('file:/var/lib/cohort/cohort.db?mode=ro', "
+    "uri=True); print(json.dumps([(k, s, json.loads(t)) for k, s, t in "
+    "db.execute('select kind, subject_id, steps from operations')]))"
+)
+
+
+def journal() -> list[Any]:
+    return list(json.loads(guest("/opt/cohort/bin/python", "-c", JOURNAL_QUERY)))
+
+
+def test_power_loss_right_after_a_step_is_recorded(booted: None) -> None:
+    """A step recorded as about to run is on disk before the backend runs it: the guest loses
+    power (sysrq b: an immediate reset, nothing synced, the guest's page cache lost) while the
+    first LVM step of a group snapshot waits for the VG lock another process holds; after the
+    boot cohortd finds the step in its journal and rolls the group snapshot back."""
+    populate("pw")
+    guest("systemd-run", "--unit=hold-vg-lock", "flock", "/run/lock/lvm/V_cohort", "sleep", "900")
+    guest("systemd-run", "--unit=snapshot-pw", CTL, "group-snapshot-create", "--name", "gs2-pw",
+          "g-pw")  # fmt: skip
+    deadline = time.monotonic() + 300
+    while True:
+        planned = [
+            (kind, subject)
+            for kind, subject, steps in journal()
+            if kind == "create_group_snapshot" and any(s["state"] == "planned" for s in steps)
+        ]
+        if planned:
+            break
+        assert time.monotonic() < deadline, "the group snapshot never recorded its first step"
+        time.sleep(1)
+    ((_, subject),) = planned
+    reboot_from_inside("echo b > /proc/sysrq-trigger")
+    resolved = guest("journalctl", "-b", "-u", "cohortd", "-o", "cat", "--no-pager")
+    assert "resolving an interrupted operation" in resolved
+    assert subject in resolved
+    assert journal() == []
+    shown = ctl("group-snapshot-show", subject)
+    assert shown["status"] == "SNAPSHOT_STATUS_ERROR"
+    assert subject not in guest("lvs", "--noheadings", "-o", "lv_tags", "cohort")
 
 
 def test_reboot_with_the_embedded_default(booted: None) -> None:

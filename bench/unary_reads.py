@@ -1,7 +1,7 @@
 """Unary-read throughput of cohortd with 10k volumes in its store, next to a bare grpcio echo
 server measured in the same run, on the same transport (unix sockets) and client.
 
-    python bench/unary_reads.py [--volumes 10000] [--seconds 5] [--threads 4]
+    python bench/unary_reads.py [--volumes 10000] [--rounds 5] [--seconds 2] [--threads 4]
 
 Prints calls per second for GetVolume and ListVolumes (page of 100), each next to an echo whose
 answer is as large as that read's answer, and each read as a ratio of its echo: the overhead
@@ -117,7 +117,8 @@ def check_reads_are_fresh(stub: volumes_pb2_grpc.VolumesStub) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volumes", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per round and call")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=4)
     opts = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
@@ -148,17 +149,22 @@ def main() -> None:
             for name in reads
         }
         rates: dict[str, list[float]] = {}
-        for _ in range(2):
+        for _ in range(opts.rounds):  # a read and its echo alternate: load drifts hit both
             for name, read in reads.items():
                 for label, call in ((f"echo {name}", echoes[name]), (name, read)):
                     call()  # warm up the channel
                     rates.setdefault(label, []).append(measure(call, opts.seconds, opts.threads))
-        print(f"{opts.threads} client threads, {opts.seconds:.0f} s each, twice, unix sockets")
+        print(
+            f"{opts.threads} client threads, {opts.rounds} rounds of {opts.seconds:g} s each,"
+            " unix sockets"
+        )
         for name in reads:
             rate, base = statistics.mean(rates[name]), statistics.mean(rates[f"echo {name}"])
+            rounds = [r / e for r, e in zip(rates[name], rates[f"echo {name}"], strict=True)]
             print(
                 f"  {name:18s} {rate:8.0f} calls/s   echo of {len(answers[name]):6d} bytes"
                 f" {base:8.0f} calls/s   ratio to echo {rate / base:5.3f}"
+                f" (rounds {min(rounds):.3f} to {max(rounds):.3f})"
             )
         cohort_channel.close()
         echo_channel.close()

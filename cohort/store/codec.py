@@ -81,8 +81,9 @@ class Codec(Generic[T]):
     record: type[T]
     row: type[Base]
     fields: tuple[str, ...]
-    #: attribute -> (record value -> column value, column value -> record value)
-    special: dict[str, tuple[Convert, Convert]]
+    #: attribute -> (record value -> column value, column value -> record value; None: the
+    #: column type's own result is the record's value)
+    special: dict[str, tuple[Convert, Convert | None]]
     #: attributes kept as JSON: not usable in filters
     json_fields: frozenset[str]
 
@@ -104,15 +105,6 @@ class Codec(Generic[T]):
             columns[name] = self.special[name][0](value) if name in self.special else value
         return columns
 
-    def to_record(self, row: Base) -> T:
-        values: dict[str, Any] = {}
-        for name in self.fields:
-            value = getattr(row, name)
-            if name in self.special:
-                value = self.special[name][1](value)
-            values[name] = value
-        return self.record(**values)
-
     def column_value(self, name: str, value: object) -> object:
         """A filter value as stored (enums by value, datetimes in UTC)."""
         if isinstance(value, datetime):
@@ -128,12 +120,13 @@ def _codec(
     json: dict[str, tuple[Convert, Convert]] | None = None,
 ) -> Codec[T]:
     fields = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]
-    special: dict[str, tuple[Convert, Convert]] = {}
+    special: dict[str, tuple[Convert, Convert | None]] = {}
     for name in fields:
         if name.endswith("_at"):
-            special[name] = (_aware_utc, _aware_utc)
+            special[name] = (_aware_utc, None)  # UTCDateTime loads aware UTC datetimes
     for name, enum in (enums or {}).items():
-        special[name] = (_enum_value, enum)
+        members = {member.value: member for member in enum}
+        special[name] = (_enum_value, members.__getitem__)
     special.update(json or {})
     return Codec(kind, record, row, fields, special, frozenset(json or {}))
 

@@ -1,4 +1,6 @@
-"""One repository per record kind, over the transaction's Session. Repositories never commit.
+"""One repository per record kind. Reads go through the kind's `Reader` on the transaction's
+DBAPI connection; writes go through the transaction's Session (a read-only transaction has
+none). Repositories never commit.
 
 Filters: keyword arguments name record attributes and compare for equality (None matches
 NULL); `exclude` maps attributes to values to leave out (None leaves out NULL; a row whose
@@ -12,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cohort.domain.store import Page
-from cohort.errors import AlreadyExists, InvalidArgument, NotFound
-from cohort.store.codec import Codec
+from cohort.errors import AlreadyExists, NotFound
 from cohort.store.models import Base
-from cohort.store.paging import decode_token, encode_token
+from cohort.store.reads import Reader
 
 T = TypeVar("T")
 
@@ -30,37 +31,32 @@ class ReadOnlyTransaction(RuntimeError):
 
 
 class SqlRepository(Generic[T]):
-    def __init__(self, session: Session, codec: Codec[T], *, readonly: bool = False) -> None:
-        self._session = session
-        self._codec = codec
-        self._row = codec.row
-        self._readonly = readonly
+    __slots__ = ("_codec", "_dbapi", "_reader", "_row", "_writer")
+
+    def __init__(self, reader: Reader[T], dbapi: Any, session: Session | None) -> None:
+        """`dbapi` is the transaction's DBAPI connection; `session` None: read-only."""
+        self._reader = reader
+        self._dbapi = dbapi
+        self._writer = session
+        self._codec = reader.codec
+        self._row = reader.codec.row
 
     # -- reads ---------------------------------------------------------------------------
 
     def get(self, id: str) -> T | None:
-        row = self._row_by("id", id)
-        return None if row is None else self._codec.to_record(row)
+        return self._reader.get(self._dbapi, id)
 
     def by_name(self, name: str) -> T | None:
-        if "name" not in self._codec.fields:
-            raise ValueError(f"a {self._codec.kind} has no name")
-        row = self._row_by("name", name)
-        return None if row is None else self._codec.to_record(row)
+        return self._reader.by_name(self._dbapi, name)
 
     def find(self, exclude: Mapping[str, object] | None = None, **eq: object) -> list[T]:
-        stmt = self._select(exclude, eq).order_by(self._column("seq"))
-        return [self._codec.to_record(row) for row in self._session.scalars(stmt)]
+        return self._reader.find(self._dbapi, exclude, eq)
 
     def count(self, exclude: Mapping[str, object] | None = None, **eq: object) -> int:
-        where = self._where(exclude, eq)
-        stmt = select(func.count()).select_from(self._row).where(*where)
-        return int(self._session.scalar(stmt) or 0)
+        return self._reader.count(self._dbapi, exclude, eq)
 
     def total(self, attribute: str, **eq: object) -> int:
-        column = self._filter_column(attribute)
-        stmt = select(func.coalesce(func.sum(column), 0)).where(*self._where(None, eq))
-        return int(self._session.scalar(stmt) or 0)
+        return self._reader.total(self._dbapi, attribute, eq)
 
     def page(
         self,
@@ -69,16 +65,7 @@ class SqlRepository(Generic[T]):
         exclude: Mapping[str, object] | None = None,
         **eq: object,
     ) -> Page[T]:
-        if page_size <= 0:
-            raise InvalidArgument("page_size must be positive")
-        after = decode_token(page_token)
-        seq = self._column("seq")
-        stmt = self._select(exclude, eq).where(seq > after).order_by(seq).limit(page_size + 1)
-        rows = list(self._session.scalars(stmt))
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        token = encode_token(rows[-1].seq) if more else ""
-        return Page(items=[self._codec.to_record(row) for row in rows], next_page_token=token)
+        return self._reader.page(self._dbapi, page_size, page_token, exclude, eq)
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.find())
@@ -131,11 +118,16 @@ class SqlRepository(Generic[T]):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _check_writable(self) -> None:
-        if self._readonly:
+    def _check_writable(self) -> Session:
+        if self._writer is None:
             raise ReadOnlyTransaction(
                 f"cannot write a {self._codec.kind} in a read-only transaction"
             )
+        return self._writer
+
+    @property
+    def _session(self) -> Session:
+        return self._check_writable()
 
     def _flush_guarded(self, obj: T, change: Any) -> None:
         """Apply `change` and flush inside a SAVEPOINT, so that a duplicate name is reported
@@ -154,40 +146,5 @@ class SqlRepository(Generic[T]):
             raise
 
     def _row_by(self, attribute: str, value: str) -> Base | None:
-        stmt = select(self._row).where(self._column(attribute) == value)
-        return self._session.scalars(stmt).one_or_none()
-
-    def _column(self, attribute: str) -> InstrumentedAttribute[Any]:
         column: InstrumentedAttribute[Any] = getattr(self._row, attribute)
-        return column
-
-    def _filter_column(self, attribute: str) -> InstrumentedAttribute[Any]:
-        if attribute not in self._codec.fields:
-            raise ValueError(f"a {self._codec.kind} has no attribute {attribute!r}")
-        if attribute in self._codec.json_fields:
-            raise ValueError(f"cannot filter {self._codec.kind}s on {attribute!r}")
-        return self._column(attribute)
-
-    def _where(
-        self, exclude: Mapping[str, object] | None, eq: Mapping[str, object]
-    ) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
-        for attribute, value in eq.items():
-            column = self._filter_column(attribute)
-            if value is None:
-                where.append(column.is_(None))
-            else:
-                where.append(column == self._codec.column_value(attribute, value))
-        for attribute, value in (exclude or {}).items():
-            column = self._filter_column(attribute)
-            if value is None:
-                where.append(column.is_not(None))
-            else:
-                stored = self._codec.column_value(attribute, value)
-                where.append(column.is_distinct_from(stored))
-        return where
-
-    def _select(
-        self, exclude: Mapping[str, object] | None, eq: Mapping[str, object]
-    ) -> Select[Any]:
-        return select(self._row).where(*self._where(exclude, eq))
+        return self._session.scalars(select(self._row).where(column == value)).one_or_none()

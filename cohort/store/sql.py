@@ -1,13 +1,15 @@
 """SqlStore: the Store protocol over SQLAlchemy (SQLite in the daemon).
 
-One engine per store; every `transaction()` is a unit of work on its own Session and
-connection, committed when the block ends and rolled back when it raises.
+One engine per store; every `transaction()` is a unit of work on its own pooled connection,
+committed when the block ends and rolled back when it raises. Writes go through a Session (the
+ORM); reads, in every transaction, through `cohort.store.reads` on the same connection. A
+read-only transaction opens no Session at all.
 
 SQLite transactions start with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so
 a transaction's checks and its writes are atomic against every other transaction (no lost
 updates, no SQLITE_BUSY_SNAPSHOT half-way through), and a waiting writer blocks up to the busy
 timeout. `transaction(readonly=True)` starts a plain deferred ``BEGIN`` instead: a consistent
-snapshot that runs alongside the writer (WAL) and never writes.
+snapshot that runs alongside the writer (WAL), never writes, and ends in a rollback.
 
 Durability: WAL with ``synchronous=FULL``, so every commit is fsynced before it returns. A
 journal step recorded as "about to run" is on disk before the backend runs it, and survives a
@@ -24,8 +26,9 @@ thread raises RuntimeError (it could only deadlock).
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from cohort.domain.model import (
     Group,
@@ -47,31 +50,35 @@ from cohort.domain.model import (
 from cohort.domain.store import Repository, Store, Transaction
 from cohort.store import codec, migrate
 from cohort.store.models import Base
+from cohort.store.reads import Reader
 from cohort.store.repository import SqlRepository
 
 DB_FILE = "cohort.db"
 BUSY_TIMEOUT_SECONDS = 30.0
 #: Connections kept open for reuse: one per gRPC worker thread (cohort.daemon.server).
 POOL_SIZE = 64
-_BEGIN_OPTION = "cohort_begin"
 
 
 class SqlTransaction:
-    """The repositories of one unit of work (implements cohort.domain.store.Transaction)."""
+    """The repositories of one unit of work (implements cohort.domain.store.Transaction):
+    reads on `dbapi`, the transaction's DBAPI connection; writes through `session`, None in a
+    read-only transaction."""
 
-    def __init__(self, session: Session, *, readonly: bool = False) -> None:
+    def __init__(
+        self, readers: Mapping[str, Reader[Any]], dbapi: Any, session: Session | None
+    ) -> None:
         self.session = session
-        self.readonly = readonly
-        self.volume_types: Repository[VolumeType] = self._repo(codec.VOLUME_TYPES)
-        self.group_types: Repository[GroupType] = self._repo(codec.GROUP_TYPES)
-        self.volumes: Repository[Volume] = self._repo(codec.VOLUMES)
-        self.snapshots: Repository[Snapshot] = self._repo(codec.SNAPSHOTS)
-        self.groups: Repository[Group] = self._repo(codec.GROUPS)
-        self.group_snapshots: Repository[GroupSnapshot] = self._repo(codec.GROUP_SNAPSHOTS)
-        self.operations: Repository[Operation] = self._repo(codec.OPERATIONS)
 
-    def _repo(self, c: codec.Codec[Any]) -> Repository[Any]:
-        return SqlRepository(self.session, c, readonly=self.readonly)
+        def repo(c: codec.Codec[Any]) -> Repository[Any]:
+            return SqlRepository(readers[c.kind], dbapi, session)
+
+        self.volume_types: Repository[VolumeType] = repo(codec.VOLUME_TYPES)
+        self.group_types: Repository[GroupType] = repo(codec.GROUP_TYPES)
+        self.volumes: Repository[Volume] = repo(codec.VOLUMES)
+        self.snapshots: Repository[Snapshot] = repo(codec.SNAPSHOTS)
+        self.groups: Repository[Group] = repo(codec.GROUPS)
+        self.group_snapshots: Repository[GroupSnapshot] = repo(codec.GROUP_SNAPSHOTS)
+        self.operations: Repository[Operation] = repo(codec.OPERATIONS)
 
 
 class SqlStore:
@@ -95,6 +102,10 @@ class SqlStore:
                 kwargs["pool_size"] = POOL_SIZE
                 kwargs["max_overflow"] = -1  # no limit: nobody waits for a connection
         self.engine: Engine = create_engine(url, **kwargs)
+        #: Compiled reads of each record kind, by codec kind.
+        self._readers = {c.kind: Reader(c, self.engine.dialect) for c in codec.ALL}
+        #: Connections of read-only transactions, kept checked out of the pool between them.
+        self._idle: queue.SimpleQueue[PoolProxiedConnection] = queue.SimpleQueue()
         #: One shared connection (in-memory SQLite) cannot hold two transactions at once.
         self._serial: threading.Lock | None = threading.Lock() if in_memory else None
         self._local = threading.local()
@@ -137,39 +148,90 @@ class SqlStore:
         with self._serialised():
             Base.metadata.create_all(self.engine)
 
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[SqlTransaction]:
+        return _Reading(self) if readonly else self._writing()
+
     @contextmanager
-    def transaction(self, *, readonly: bool = False) -> Iterator[SqlTransaction]:
+    def _writing(self) -> Iterator[SqlTransaction]:
+        self._enter_thread()
+        try:
+            with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
+                # Start now, so that the transaction holds the write lock before it reads.
+                dbapi = session.connection().connection.dbapi_connection
+                try:
+                    yield SqlTransaction(self._readers, dbapi, session)
+                except BaseException:
+                    session.rollback()
+                    raise
+                session.commit()
+        finally:
+            self._local.active = False
+
+    def _enter_thread(self) -> None:
         if getattr(self._local, "active", False):
             # It would wait on its own write lock (file) or deadlock (memory).
             raise RuntimeError("nested store transaction on one thread")
         self._local.active = True
-        try:
-            with self._unit_of_work(readonly) as tx:
-                yield tx
-        finally:
-            self._local.active = False
-
-    @contextmanager
-    def _unit_of_work(self, readonly: bool) -> Iterator[SqlTransaction]:
-        with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
-            begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
-            # Start now, so that an IMMEDIATE transaction holds the write lock before it reads.
-            session.connection(execution_options={_BEGIN_OPTION: begin})
-            try:
-                yield SqlTransaction(session, readonly=readonly)
-            except BaseException:
-                session.rollback()
-                raise
-            if readonly:
-                session.rollback()
-            else:
-                session.commit()
 
     def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                break
         self.engine.dispose()
 
     def _serialised(self) -> AbstractContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()
+
+
+class _Reading:
+    """A read-only transaction: a connection of the store's own (taken from the pool the
+    first time and kept), a deferred ``BEGIN``, a rollback at the end; no Session, since reads
+    need none. A class, not a generator: it runs for every read RPC."""
+
+    __slots__ = ("_pooled", "_serial", "_store")
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._serial = store._serialised()
+        self._pooled: PoolProxiedConnection | None = None
+
+    def __enter__(self) -> SqlTransaction:
+        store = self._store
+        store._enter_thread()
+        try:
+            self._serial.__enter__()
+        except BaseException:
+            store._local.active = False
+            raise
+        try:
+            try:
+                self._pooled = store._idle.get_nowait()
+            except queue.Empty:
+                self._pooled = store.engine.raw_connection()
+            dbapi: Any = self._pooled.dbapi_connection
+            if store._sqlite:  # autocommit mode (see _sqlite_connect): begin explicitly
+                dbapi.execute("BEGIN")
+        except BaseException:
+            self.__exit__()
+            raise
+        return SqlTransaction(store._readers, dbapi, None)
+
+    def __exit__(self, *exc: object) -> None:
+        store, pooled = self._store, self._pooled
+        try:
+            if pooled is not None:
+                try:
+                    dbapi: Any = pooled.dbapi_connection
+                    dbapi.rollback()
+                except BaseException:
+                    pooled.close()  # back to the pool, which resets or discards it
+                    raise
+                store._idle.put(pooled)
+        finally:
+            self._serial.__exit__(None, None, None)
+            store._local.active = False
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -193,8 +255,8 @@ def _sqlite_checkin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
-    connection.exec_driver_sql(begin)
+    # Every SQLAlchemy connection writes (a unit of work, a migration): take the write lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 if TYPE_CHECKING:  # mypy proves the protocols are implemented

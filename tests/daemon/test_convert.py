@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cohort.daemon import convert
 from cohort.domain.backend import PoolStats
@@ -56,6 +57,34 @@ def test_naive_timestamps_are_utc() -> None:
     aware = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
     assert convert.timestamp(aware.replace(tzinfo=None)) == convert.timestamp(aware)
     assert convert.timestamp(aware).ToDatetime(tzinfo=UTC) == aware
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2024, 5, 6, 9, 8, 9, 1, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_timestamps_are_protobufs_own(when: datetime) -> None:
+    expected = Timestamp()
+    expected.FromDatetime(when)
+    assert convert.timestamp(when) == expected
+
+
+def test_a_volume_message_carries_every_attribute() -> None:
+    v = Volume(name="v", size_bytes=7, volume_type_id="t", status=VolumeStatus.IN_USE,
+               description="d", group_id="g", source_volume_id="sv", source_snapshot_id="ss",
+               device_path="/dev/x")  # fmt: skip
+    msg = convert.volume(v)
+    assert {f.name: getattr(msg, f.name) for f in fields(v) if not f.name.endswith("_at")} == {
+        **{f.name: getattr(v, f.name) for f in fields(v) if not f.name.endswith("_at")},
+        "status": common_pb2.VOLUME_STATUS_IN_USE,
+    }
+    assert msg.created_at.ToDatetime(tzinfo=UTC) == v.created_at
+    assert msg.updated_at.ToDatetime(tzinfo=UTC) == v.updated_at
 
 
 def test_optional_ids_become_empty_strings() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,35 +64,42 @@ def test_every_connection_has_the_pragmas(file_store: SqlStore) -> None:
     assert results == [("wal", 2, 1, 30000)] * 4  # synchronous=FULL
 
 
+def in_threads(work: Callable[[int], None], count: int) -> list[BaseException]:
+    """Run work(0) .. work(count - 1) on threads of their own; what they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return errors
+
+
 def _concurrent_increments(store: SqlStore, threads: int, rounds: int) -> None:
     """Read-modify-write from many threads: no update may be lost."""
     counter = VolumeType(name="counter", description="0")
     with store.transaction() as tx:
         tx.volume_types.add(counter)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for i in range(rounds):
-                with store.transaction() as tx:
-                    current = tx.volume_types.get(counter.id)
-                    assert current is not None
-                    current.description = str(int(current.description) + 1)
-                    tx.volume_types.update(current)
-                    tx.volumes.add(
-                        Volume(name=f"v-{n}-{i}", size_bytes=1, volume_type_id=counter.id)
-                    )
-                with store.transaction(readonly=True) as tx:
-                    assert tx.volumes.by_name(f"v-{n}-{i}") is not None
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(rounds):
+            with store.transaction() as tx:
+                current = tx.volume_types.get(counter.id)
+                assert current is not None
+                current.description = str(int(current.description) + 1)
+                tx.volume_types.update(current)
+                tx.volumes.add(Volume(name=f"v-{n}-{i}", size_bytes=1, volume_type_id=counter.id))
+            with store.transaction(readonly=True) as tx:
+                assert tx.volumes.by_name(f"v-{n}-{i}") is not None
 
-    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert errors == []
+    assert in_threads(work, threads) == []
     with store.transaction() as tx:
         final = tx.volume_types.get(counter.id)
         assert final is not None and final.description == str(threads * rounds)
@@ -118,8 +126,8 @@ def test_readers_never_wait_for_writers_or_connections(file_store: SqlStore) -> 
     with file_store.transaction() as tx:
         tx.volume_types.add(vt)
     holding, readers_done = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-    read = []
+    read: list[int] = []
+    writer_errors: list[BaseException] = []
 
     def holder() -> None:
         with file_store.transaction() as tx:
@@ -128,38 +136,65 @@ def test_readers_never_wait_for_writers_or_connections(file_store: SqlStore) -> 
             readers_done.wait(20)
 
     def writer(n: int) -> None:
-        try:
-            with file_store.transaction() as tx:
-                tx.volumes.add(Volume(name=f"w{n}", size_bytes=1, volume_type_id=vt.id))
-        except BaseException as exc:
-            errors.append(exc)
+        with file_store.transaction() as tx:
+            tx.volumes.add(Volume(name=f"w{n}", size_bytes=1, volume_type_id=vt.id))
 
-    def reader() -> None:
-        try:
-            with file_store.transaction(readonly=True) as tx:
-                read.append(tx.volumes.count())
-        except BaseException as exc:
-            errors.append(exc)
+    def reader(_: int) -> None:
+        with file_store.transaction(readonly=True) as tx:
+            read.append(tx.volumes.count())
 
     first = threading.Thread(target=holder)
     first.start()
     assert holding.wait(10)
-    writers = [threading.Thread(target=writer, args=(n,)) for n in range(20)]
-    for w in writers:
-        w.start()
-    readers = [threading.Thread(target=reader) for _ in range(20)]
-    for r in readers:
-        r.start()
-    for r in readers:
-        r.join(15)
+    writers = threading.Thread(target=lambda: writer_errors.extend(in_threads(writer, 20)))
+    writers.start()
+    assert in_threads(reader, 20) == []
     readers_done.set()
     first.join()
-    for w in writers:
-        w.join()
-    assert errors == []
+    writers.join()
+    assert writer_errors == []
     assert read == [0] * 20  # the writer had not committed while they read
     with file_store.transaction(readonly=True) as tx:
         assert tx.volumes.count() == 21
+
+
+def test_every_read_reflects_every_committed_write(file_store: SqlStore) -> None:
+    """Read-only transactions reuse their connections: none may keep an old snapshot."""
+    vt = VolumeType(name="t", description="0")
+    with file_store.transaction() as tx:
+        tx.volume_types.add(vt)
+
+    def work(n: int) -> None:
+        mine = VolumeType(name=f"t{n}", description="0")
+        with file_store.transaction() as tx:
+            tx.volume_types.add(mine)
+        for i in range(1, 30):
+            mine.description = str(i)
+            with file_store.transaction() as tx:
+                tx.volume_types.update(mine)
+            with file_store.transaction(readonly=True) as tx:
+                seen = tx.volume_types.get(mine.id)
+                assert seen is not None and seen.description == str(i)
+                assert mine in tx.volume_types.page(100, "").items
+
+    assert in_threads(work, 6) == []
+
+
+def test_a_failed_read_leaves_the_store_usable(store: SqlStore) -> None:
+    vt = VolumeType(name="t")
+    with store.transaction() as tx:
+        tx.volume_types.add(vt)
+    with pytest.raises(KeyError), store.transaction(readonly=True) as tx:
+        assert tx.volume_types.get(vt.id) == vt
+        raise KeyError("the caller's own error")
+    with store.transaction(readonly=True) as tx:
+        with pytest.raises(RuntimeError, match="nested"), store.transaction(readonly=True):
+            pass
+        assert tx.volume_types.get(vt.id) == vt  # the outer transaction goes on
+    with store.transaction() as tx:
+        tx.volume_types.remove(vt.id)
+    with store.transaction(readonly=True) as tx:
+        assert tx.volume_types.get(vt.id) is None
 
 
 def test_a_reader_sees_a_snapshot_while_a_writer_commits(file_store: SqlStore) -> None:

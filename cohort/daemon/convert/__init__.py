@@ -15,10 +15,14 @@ from cohort.daemon.convert.records import (
     group,
     group_snapshot,
     group_type,
+    group_type_fields,
     snapshot,
+    snapshot_fields,
     timestamp,
     volume,
+    volume_fields,
     volume_type,
+    volume_type_fields,
 )
 
 __all__ = [
@@ -29,13 +33,17 @@ __all__ = [
     "group_status",
     "group_status_filter",
     "group_type",
+    "group_type_fields",
     "host_capabilities",
     "snapshot",
+    "snapshot_fields",
     "snapshot_status",
     "snapshot_status_filter",
     "timestamp",
     "volume",
+    "volume_fields",
     "volume_status",
     "volume_status_filter",
     "volume_type",
+    "volume_type_fields",
 ]

@@ -18,9 +18,9 @@ from cohort.v1 import common_pb2
 E = TypeVar("E", bound=StrEnum)
 
 
-def _to_proto(enum: EnumDescriptor, prefix: str, status: StrEnum) -> int:
-    number: int = enum.values_by_name[prefix + status.name].number
-    return number
+def _to_proto(enum: EnumDescriptor, prefix: str, cls: type[E]) -> dict[E, int]:
+    """Each member's proto number, looked up once: a status is converted for every row read."""
+    return {member: enum.values_by_name[prefix + member.name].number for member in cls}
 
 
 def _filter(enum: EnumDescriptor, prefix: str, cls: type[E], value: int) -> E | None:
@@ -33,22 +33,23 @@ def _filter(enum: EnumDescriptor, prefix: str, cls: type[E], value: int) -> E | 
     return cls[described.name.removeprefix(prefix)]
 
 
+_VOLUME_STATUSES = _to_proto(common_pb2.VolumeStatus.DESCRIPTOR, "VOLUME_STATUS_", VolumeStatus)
+_GROUP_STATUSES = _to_proto(common_pb2.GroupStatus.DESCRIPTOR, "GROUP_STATUS_", GroupStatus)
+_SNAPSHOT_STATUSES = _to_proto(
+    common_pb2.SnapshotStatus.DESCRIPTOR, "SNAPSHOT_STATUS_", SnapshotStatus
+)
+
+
 def volume_status(status: VolumeStatus) -> common_pb2.VolumeStatus.ValueType:
-    return common_pb2.VolumeStatus.ValueType(
-        _to_proto(common_pb2.VolumeStatus.DESCRIPTOR, "VOLUME_STATUS_", status)
-    )
+    return common_pb2.VolumeStatus.ValueType(_VOLUME_STATUSES[status])
 
 
 def group_status(status: GroupStatus) -> common_pb2.GroupStatus.ValueType:
-    return common_pb2.GroupStatus.ValueType(
-        _to_proto(common_pb2.GroupStatus.DESCRIPTOR, "GROUP_STATUS_", status)
-    )
+    return common_pb2.GroupStatus.ValueType(_GROUP_STATUSES[status])
 
 
 def snapshot_status(status: SnapshotStatus) -> common_pb2.SnapshotStatus.ValueType:
-    return common_pb2.SnapshotStatus.ValueType(
-        _to_proto(common_pb2.SnapshotStatus.DESCRIPTOR, "SNAPSHOT_STATUS_", status)
-    )
+    return common_pb2.SnapshotStatus.ValueType(_SNAPSHOT_STATUSES[status])
 
 
 def volume_status_filter(value: int) -> VolumeStatus | None:

@@ -13,12 +13,15 @@ if TYPE_CHECKING:
     from cohort.manager import Manager
 
 T = TypeVar("T")
+
+
 M = TypeVar("M")
 
 
-def paged(field: str, page: Page[T], message: Callable[[T], Any]) -> dict[str, Any]:
-    """Keyword arguments of a List*Response: the converted items under `field`, and the token."""
-    return {field: [message(item) for item in page.items], "next_page_token": page.next_page_token}
+def paged(field: str, page: Page[T], fields: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """Keyword arguments of a List*Response: the items' fields under `field`, and the token.
+    (Protobuf builds list items from their fields faster than it copies ready messages.)"""
+    return {field: [fields(item) for item in page.items], "next_page_token": page.next_page_token}
 
 
 def optional(request: Any, field: str) -> str | None:

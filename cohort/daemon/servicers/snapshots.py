@@ -34,7 +34,7 @@ class SnapshotsServicer(snapshots_pb2_grpc.SnapshotsServicer):
             volume_id=request.volume_id,
             group_snapshot_id=request.group_snapshot_id,
         )
-        return pb.ListSnapshotsResponse(**paged("snapshots", page, convert.snapshot))
+        return pb.ListSnapshotsResponse(**paged("snapshots", page, convert.snapshot_fields))
 
     def DeleteSnapshot(
         self, request: pb.DeleteSnapshotRequest, context: Any

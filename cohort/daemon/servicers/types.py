@@ -30,7 +30,8 @@ class TypesServicer(types_pb2_grpc.TypesServicer):
         self, request: pb.ListVolumeTypesRequest, context: Any
     ) -> pb.ListVolumeTypesResponse:
         page = self._m.list_volume_types(request.page_size, request.page_token)
-        return pb.ListVolumeTypesResponse(**paged("volume_types", page, convert.volume_type))
+        fields = paged("volume_types", page, convert.volume_type_fields)
+        return pb.ListVolumeTypesResponse(**fields)
 
     def DeleteVolumeType(
         self, request: pb.DeleteVolumeTypeRequest, context: Any
@@ -51,7 +52,7 @@ class TypesServicer(types_pb2_grpc.TypesServicer):
         self, request: pb.ListGroupTypesRequest, context: Any
     ) -> pb.ListGroupTypesResponse:
         page = self._m.list_group_types(request.page_size, request.page_token)
-        return pb.ListGroupTypesResponse(**paged("group_types", page, convert.group_type))
+        return pb.ListGroupTypesResponse(**paged("group_types", page, convert.group_type_fields))
 
     def DeleteGroupType(
         self, request: pb.DeleteGroupTypeRequest, context: Any

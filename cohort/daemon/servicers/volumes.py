@@ -39,7 +39,7 @@ class VolumesServicer(volumes_pb2_grpc.VolumesServicer):
             status=convert.volume_status_filter(request.status),
             group=request.group_id,
         )
-        return pb.ListVolumesResponse(**paged("volumes", page, convert.volume))
+        return pb.ListVolumesResponse(**paged("volumes", page, convert.volume_fields))
 
     def ExtendVolume(self, request: pb.ExtendVolumeRequest, context: Any) -> pb.Volume:
         return convert.volume(self._m.extend_volume(request.volume_id, request.new_size_bytes))

@@ -45,3 +45,8 @@ class ObjectBusy(CohortError):
         self.kind = kind
         self.object_id = object_id
         self.operation = operation
+
+
+class StoreBusy(CohortError):
+    """The store's single writer lock was not granted in time: busy, retry later (nothing was
+    changed)."""

@@ -37,12 +37,15 @@ ERROR_CODES: tuple[tuple[type[errors.CohortError], grpc.StatusCode], ...] = (
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.ObjectBusy, grpc.StatusCode.UNAVAILABLE),
+    (errors.StoreBusy, grpc.StatusCode.UNAVAILABLE),
     (errors.BackendError, grpc.StatusCode.ABORTED),
 )
 
 
 #: The google.rpc.ErrorInfo of a refusal because another call holds an object.
 BUSY_REASON = "OBJECT_BUSY"
+#: ... and of a write the store's single writer lock did not let in within its busy timeout.
+STORE_BUSY_REASON = "STORE_BUSY"
 ERROR_DOMAIN = "cohort"
 #: What a busy answer suggests as the client's back-off (google.rpc.RetryInfo).
 BUSY_RETRY_DELAY_SECONDS = 1
@@ -78,7 +81,7 @@ class _Call:
 
     def fail(self, exc: BaseException) -> None:
         """Turn `exc` into the RPC's status (context.abort raises, ending the handler)."""
-        if isinstance(exc, errors.ObjectBusy):
+        if isinstance(exc, errors.ObjectBusy | errors.StoreBusy):
             self.code = grpc.StatusCode.UNAVAILABLE
             self.error = str(exc)
             self.context.abort_with_status(rpc_status.to_status(busy_status(exc)))
@@ -111,13 +114,15 @@ class _Call:
         structlog.contextvars.unbind_contextvars("request_id", "method")
 
 
-def busy_status(exc: errors.ObjectBusy) -> status_pb2.Status:
-    """UNAVAILABLE with the ErrorInfo naming the object and its holder, and a RetryInfo."""
-    info = error_details_pb2.ErrorInfo(
-        reason=BUSY_REASON,
-        domain=ERROR_DOMAIN,
-        metadata={"object": f"{exc.kind} {exc.object_id}", "operation": exc.operation},
-    )
+def busy_status(exc: errors.ObjectBusy | errors.StoreBusy) -> status_pb2.Status:
+    """UNAVAILABLE with an ErrorInfo (the object and its holder; or the store's write lock)
+    and a RetryInfo."""
+    if isinstance(exc, errors.ObjectBusy):
+        reason = BUSY_REASON
+        metadata = {"object": f"{exc.kind} {exc.object_id}", "operation": exc.operation}
+    else:
+        reason, metadata = STORE_BUSY_REASON, {}
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
     retry = error_details_pb2.RetryInfo(
         retry_delay=duration_pb2.Duration(seconds=BUSY_RETRY_DELAY_SECONDS)
     )

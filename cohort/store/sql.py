@@ -27,6 +27,7 @@ thread raises RuntimeError (it could only deadlock).
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
@@ -48,6 +50,7 @@ from cohort.domain.model import (
     VolumeType,
 )
 from cohort.domain.store import Repository, Store, Transaction
+from cohort.errors import StoreBusy
 from cohort.store import codec, migrate
 from cohort.store.models import Base
 from cohort.store.reads import Reader
@@ -155,7 +158,11 @@ class SqlStore:
     def _writing(self) -> Iterator[SqlTransaction]:
         self._enter_thread()
         try:
-            with self._serialised(), Session(self.engine, expire_on_commit=False) as session:
+            with (
+                _locked_is_busy(),
+                self._serialised(),
+                Session(self.engine, expire_on_commit=False) as session,
+            ):
                 # Start now, so that the transaction holds the write lock before it reads.
                 dbapi = session.connection().connection.dbapi_connection
                 try:
@@ -183,6 +190,21 @@ class SqlStore:
 
     def _serialised(self) -> AbstractContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()
+
+
+@contextmanager
+def _locked_is_busy() -> Iterator[None]:
+    """SQLite's "database is locked" (the write lock not granted within the busy timeout) is
+    the documented busy answer, never an internal error."""
+    try:
+        yield
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusy(
+                f"busy: the store's write lock was not granted in {BUSY_TIMEOUT_SECONDS:.0f} s; "
+                "retry later"
+            ) from exc
+        raise
 
 
 class _Reading:

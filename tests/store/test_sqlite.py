@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from cohort.domain.model import Group, GroupType, Volume, VolumeStatus, VolumeType
-from cohort.store import SqlStore
+from cohort.errors import StoreBusy
+from cohort.store import SqlStore, sql
 
 from .records import add_graph, graph
 
@@ -274,3 +276,23 @@ def test_provenance_ids_may_outlive_their_source(store: SqlStore) -> None:
 def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="naive"), store.transaction() as tx:
         tx.volume_types.add(VolumeType(name="t", created_at=dt.datetime(2024, 1, 1)))
+
+
+def test_a_write_lock_not_granted_in_time_is_busy_not_internal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds SQLite's write lock past the busy timeout: StoreBusy (the
+    documented busy answer), never an OperationalError."""
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT_SECONDS", 0.2)
+    store = SqlStore.open(tmp_path)
+    other = sqlite3.connect(tmp_path / sql.DB_FILE, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreBusy, match=r"^busy: "), store.transaction():
+            pass
+        other.execute("ROLLBACK")
+        with store.transaction():
+            pass
+    finally:
+        other.close()
+        store.close()

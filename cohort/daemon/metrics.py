@@ -21,9 +21,17 @@ LATENCY = prometheus_client.Histogram(
 )
 
 
+#: The labelled children, looked up once per (method, code): the lookup costs more than the count.
+_CHILDREN: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def observe(method: str, code: str, seconds: float) -> None:
-    REQUESTS.labels(method=method, code=code).inc()
-    LATENCY.labels(method=method).observe(seconds)
+    children = _CHILDREN.get((method, code))
+    if children is None:
+        children = (REQUESTS.labels(method=method, code=code), LATENCY.labels(method=method))
+        _CHILDREN[(method, code)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 class MetricsServer:

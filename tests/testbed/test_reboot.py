@@ -153,32 +153,43 @@ def journal() -> list[Any]:
 def test_power_loss_right_after_a_step_is_recorded(booted: None) -> None:
     """A step recorded as about to run is on disk before the backend runs it: the guest loses
     power (sysrq b: an immediate reset, nothing synced, the guest's page cache lost) while the
-    first LVM step of a group snapshot waits for the VG lock another process holds; after the
-    boot cohortd finds the step in its journal and rolls the group snapshot back."""
+    LVM command of a group snapshot's first batch waits for the VG's write lock; after the boot
+    cohortd finds the step in its journal and rolls the group snapshot back. Another process
+    holds the VG's lock *shared*: LVM's reads (lvs) go on, its writes (lvcreate) wait."""
     populate("pw")
-    guest("systemd-run", "--unit=hold-vg-lock", "flock", "/run/lock/lvm/V_cohort", "sleep", "900")
-    guest("systemd-run", "--unit=snapshot-pw", CTL, "group-snapshot-create", "--name", "gs2-pw",
-          "g-pw")  # fmt: skip
-    deadline = time.monotonic() + 300
-    while True:
-        planned = [
-            (kind, subject)
-            for kind, subject, steps in journal()
-            if kind == "create_group_snapshot" and any(s["state"] == "planned" for s in steps)
-        ]
-        if planned:
-            break
-        assert time.monotonic() < deadline, "the group snapshot never recorded its first step"
-        time.sleep(1)
-    ((_, subject),) = planned
-    reboot_from_inside("echo b > /proc/sysrq-trigger")
+    guest("systemd-run", "--unit=hold-vg-lock", "flock", "--shared", "--close",
+          "/run/lock/lvm/V_cohort", "sleep", "900")  # fmt: skip
+    try:
+        guest("systemd-run", "--unit=snapshot-pw", CTL, "group-snapshot-create", "--name",
+              "gs2-pw", "g-pw")  # fmt: skip
+        deadline = time.monotonic() + 300
+        while True:
+            planned = [
+                subject
+                for kind, subject, steps in journal()
+                if kind == "create_group_snapshot" and any(s["state"] == "planned" for s in steps)
+            ]
+            if planned:
+                break
+            assert time.monotonic() < deadline, "the group snapshot never recorded its steps"
+            time.sleep(1)
+        (subject,) = planned
+        reboot_from_inside("echo b > /proc/sysrq-trigger")
+    finally:  # the lock dies with the reset; if the test failed before it, release it here
+        guest("sh", "-c", "systemctl stop hold-vg-lock 2>/dev/null || true")
     resolved = guest("journalctl", "-b", "-u", "cohortd", "-o", "cat", "--no-pager")
     assert "resolving an interrupted operation" in resolved
     assert subject in resolved
     assert journal() == []
-    shown = ctl("group-snapshot-show", subject)
-    assert shown["status"] == "SNAPSHOT_STATUS_ERROR"
-    assert subject not in guest("lvs", "--noheadings", "-o", "lv_tags", "cohort")
+    assert ctl("group-snapshot-show", subject)["status"] == "SNAPSHOT_STATUS_ERROR"
+    members = [
+        s["id"]
+        for s in ctl("snapshot-list").get("snapshots", [])
+        if s.get("group_snapshot_id") == subject
+    ]
+    assert members, "the group snapshot's member snapshots are listed (in error)"
+    tags = guest("lvs", "--noheadings", "-o", "lv_tags", "cohort")
+    assert not [m for m in members if m in tags], "no LV is left of a rolled-back snapshot"
 
 
 def test_reboot_with_the_embedded_default(booted: None) -> None:

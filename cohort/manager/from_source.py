@@ -14,7 +14,7 @@ from cohort.manager import outcomes
 from cohort.manager.core import Pool
 from cohort.manager.groups import GroupsMixin, label
 from cohort.manager.journal import Journal
-from cohort.manager.members import apply_volumes
+from cohort.manager.members import apply_volumes, patch
 from cohort.manager.reservations import Mode, Ticket
 from cohort.manager.volumes import USABLE, describe
 
@@ -76,7 +76,7 @@ class FromSourceMixin(GroupsMixin):
             )
             with self.mutation() as tx:
                 apply_volumes(tx.volumes, volumes, verdict.member_status, verdict.device_paths)
-                self._patch_group(tx, group, status=self._group_status(verdict))
+                patch(tx.groups, group, status=self._group_status(verdict))
         self.notify()
         if verdict.failed:
             message = f"{label(group, cg)}: create from source failed: {verdict.reason}"

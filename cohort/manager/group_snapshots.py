@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import structlog
 
 from cohort.domain import validation
-from cohort.domain.model import GroupSnapshot, GroupStatus, Snapshot, SnapshotStatus, now
+from cohort.domain.model import GroupSnapshot, GroupStatus, Snapshot, SnapshotStatus
 from cohort.domain.store import Page
 from cohort.errors import AlreadyExists, FailedPrecondition
 from cohort.manager import outcomes
 from cohort.manager.core import Core
 from cohort.manager.groups import label
 from cohort.manager.journal import Journal
-from cohort.manager.members import apply_snapshots, coerce
+from cohort.manager.members import apply_snapshots, coerce, patch
 from cohort.manager.reservations import Mode
 from cohort.manager.volumes import DELETABLE_SNAPSHOT, USABLE, describe
 
@@ -99,8 +99,7 @@ class GroupSnapshotsMixin(Core):
             if status is SnapshotStatus.DELETED:
                 tx.group_snapshots.remove(gsnap.id)
             else:
-                gsnap.status, gsnap.updated_at = status, now()
-                tx.group_snapshots.patch(gsnap.id, status=status, updated_at=gsnap.updated_at)
+                patch(tx.group_snapshots, gsnap, status=status)
         self.notify()
 
     def delete_group_snapshot(self, ref: str, *, cg: bool = False) -> None:
@@ -112,11 +111,9 @@ class GroupSnapshotsMixin(Core):
                     raise FailedPrecondition(f"{gs_label(gsnap, cg)} is {gsnap.status}")
                 snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id)
                 self.hold_all(ticket, "snapshot", [s.id for s in snapshots], Mode.EXCLUSIVE)
-                gsnap.status, gsnap.updated_at = SnapshotStatus.DELETING, now()
-                tx.group_snapshots.patch(gsnap.id, status=gsnap.status, updated_at=gsnap.updated_at)
+                patch(tx.group_snapshots, gsnap, status=SnapshotStatus.DELETING)
                 for snap in snapshots:
-                    snap.status = SnapshotStatus.DELETING
-                    tx.snapshots.patch(snap.id, status=snap.status, updated_at=now())
+                    patch(tx.snapshots, snap, status=SnapshotStatus.DELETING)
             journal = Journal.begin(self.store, "delete_group_snapshot", gsnap.id)
             self.notify()
             self.run_delete_group_snapshot(gsnap, snapshots, journal, cg)

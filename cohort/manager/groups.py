@@ -14,7 +14,6 @@ from cohort.domain.model import (
     Volume,
     VolumeStatus,
     VolumeType,
-    now,
 )
 from cohort.domain.store import Page, Transaction
 from cohort.errors import (
@@ -25,9 +24,9 @@ from cohort.errors import (
 from cohort.manager import outcomes
 from cohort.manager.core import Core, Pool
 from cohort.manager.journal import Journal
-from cohort.manager.members import apply_volumes, coerce
+from cohort.manager.members import apply_volumes, coerce, patch
 from cohort.manager.reservations import Mode, Ticket
-from cohort.manager.volumes import DELETABLE_VOLUME, USABLE, describe
+from cohort.manager.volumes import USABLE, describe, require_deletable
 
 log = structlog.get_logger(__name__)
 
@@ -161,20 +160,12 @@ class GroupsMixin(Core):
 
     def _finish_group(self, group: Group, verdict: outcomes.Verdict) -> None:
         with self.mutation() as tx:
-            self._patch_group(tx, group, status=self._group_status(verdict))
+            patch(tx.groups, group, status=self._group_status(verdict))
         self.notify()
 
     @staticmethod
     def _group_status(verdict: outcomes.Verdict) -> GroupStatus:
         return coerce(GroupStatus, verdict.parent_status, GroupStatus.ERROR)
-
-    @staticmethod
-    def _patch_group(tx: Transaction, group: Group, **changes: object) -> None:
-        """Apply a call's own changes to its group (and to the caller's copy)."""
-        changes["updated_at"] = now()
-        tx.groups.patch(group.id, **changes)
-        for attribute, value in changes.items():
-            setattr(group, attribute, value)
 
     def update_group(
         self,
@@ -213,7 +204,7 @@ class GroupsMixin(Core):
                 self.require_group_size(tx, group, len(add), len(remove))
                 if add or remove:
                     changes["status"] = GroupStatus.UPDATING
-                self._patch_group(tx, group, **changes)
+                patch(tx.groups, group, **changes)
             if not (add or remove):
                 return group
             current = {v.id: v.status.value for v in [*add, *remove]}
@@ -232,7 +223,7 @@ class GroupsMixin(Core):
                         vol.group_id = None
                         tx.volumes.patch(vol.id, group_id=None)
                 apply_volumes(tx.volumes, [*add, *remove], verdict.member_status)
-                self._patch_group(tx, group, status=self._group_status(verdict))
+                patch(tx.groups, group, status=self._group_status(verdict))
         self.notify()
         if verdict.failed:
             raise self.failure(error, f"{label(group, cg)}: update failed: {verdict.reason}")
@@ -280,16 +271,10 @@ class GroupsMixin(Core):
                 if tx.group_snapshots.count(group_id=group.id):
                     raise FailedPrecondition(f"{label(group, cg)} has group snapshots")
                 for vol in volumes:
-                    if vol.status is VolumeStatus.IN_USE:
-                        raise FailedPrecondition(f"{describe(vol)} is exported")
-                    if vol.status not in DELETABLE_VOLUME:
-                        raise FailedPrecondition(f"{describe(vol)} is {vol.status}")
-                    if tx.snapshots.count(volume_id=vol.id):
-                        raise FailedPrecondition(f"{describe(vol)} has snapshots")
-                self._patch_group(tx, group, status=GroupStatus.DELETING)
+                    require_deletable(tx, vol)
+                patch(tx.groups, group, status=GroupStatus.DELETING)
                 for vol in volumes:
-                    vol.status = VolumeStatus.DELETING
-                    tx.volumes.patch(vol.id, status=vol.status, updated_at=now())
+                    patch(tx.volumes, vol, status=VolumeStatus.DELETING)
             journal = Journal.begin(self.store, "delete_group", group.id)
             self.notify()
             self.run_delete_group(group, volumes, journal, cg)
@@ -310,7 +295,7 @@ class GroupsMixin(Core):
             statuses = verdict.member_status
             apply_volumes(tx.volumes, volumes, statuses)
             if verdict.failed:
-                self._patch_group(tx, group, status=self._group_status(verdict))
+                patch(tx.groups, group, status=self._group_status(verdict))
             else:
                 tx.groups.remove(group.id)
         journal.finish()

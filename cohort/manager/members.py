@@ -8,10 +8,19 @@ from typing import TypeVar
 
 import structlog
 
-from cohort.domain.model import Snapshot, SnapshotStatus, Volume, VolumeStatus, now
+from cohort.domain.model import (
+    Group,
+    GroupSnapshot,
+    Snapshot,
+    SnapshotStatus,
+    Volume,
+    VolumeStatus,
+    now,
+)
 from cohort.domain.store import Repository
 
 E = TypeVar("E", bound=StrEnum)
+R = TypeVar("R", Volume, Snapshot, Group, GroupSnapshot)
 log = structlog.get_logger(__name__)
 
 
@@ -22,6 +31,15 @@ def coerce(enum: type[E], value: str, fallback: E) -> E:
     except ValueError:
         log.warning("backend returned an unknown status", status=value)
         return fallback
+
+
+def patch(repo: Repository[R], record: R, **changes: object) -> None:
+    """Apply a call's own changes (and a new updated_at) to one stored record and to the
+    caller's copy of it: never a whole row read before the backend call."""
+    changes["updated_at"] = now()
+    repo.patch(record.id, **changes)
+    for attribute, value in changes.items():
+        setattr(record, attribute, value)
 
 
 def apply_volumes(
@@ -36,15 +54,8 @@ def apply_volumes(
         if status is VolumeStatus.DELETED:
             repo.remove(volume.id)
             continue
-        volume.status = status
-        volume.device_path = (device_paths or {}).get(volume.id, volume.device_path)
-        volume.updated_at = now()
-        repo.patch(
-            volume.id,
-            status=status,
-            device_path=volume.device_path,
-            updated_at=volume.updated_at,
-        )
+        device_path = (device_paths or {}).get(volume.id, volume.device_path)
+        patch(repo, volume, status=status, device_path=device_path)
 
 
 def apply_snapshots(
@@ -55,6 +66,4 @@ def apply_snapshots(
         if status is SnapshotStatus.DELETED:
             repo.remove(snap.id)
             continue
-        snap.status = status
-        snap.updated_at = now()
-        repo.patch(snap.id, status=status, updated_at=snap.updated_at)
+        patch(repo, snap, status=status)

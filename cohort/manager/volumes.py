@@ -17,6 +17,7 @@ from cohort.errors import (
     ResourceExhausted,
 )
 from cohort.manager.core import Core
+from cohort.manager.members import patch
 from cohort.manager.reservations import Mode, Ticket
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,16 @@ DELETABLE_SNAPSHOT = frozenset(
 def describe(obj: Volume | Snapshot) -> str:
     kind = "volume" if isinstance(obj, Volume) else "snapshot"
     return f"{kind} {obj.name} ({obj.id})"
+
+
+def require_deletable(tx: Transaction, volume: Volume) -> None:
+    """The rules a volume's delete checks, alone or with its group."""
+    if volume.status is VolumeStatus.IN_USE:
+        raise FailedPrecondition(f"{describe(volume)} is exported")
+    if volume.status not in DELETABLE_VOLUME:
+        raise FailedPrecondition(f"{describe(volume)} is {volume.status}")
+    if tx.snapshots.count(volume_id=volume.id):
+        raise FailedPrecondition(f"{describe(volume)} has snapshots")
 
 
 class VolumesMixin(Core):
@@ -183,12 +194,8 @@ class VolumesMixin(Core):
             self.notify()
 
     def _patch_volume(self, volume: Volume, **changes: object) -> None:
-        """Apply a call's own changes to one volume (and to the caller's copy)."""
-        changes["updated_at"] = now()
         with self.mutation() as tx:
-            tx.volumes.patch(volume.id, **changes)
-        for attribute, value in changes.items():
-            setattr(volume, attribute, value)
+            patch(tx.volumes, volume, **changes)
 
     def set_volume_status(self, volume: Volume, status: VolumeStatus) -> None:
         self._patch_volume(volume, status=status)
@@ -248,14 +255,8 @@ class VolumesMixin(Core):
                 ticket.hold("volume", volume.id, Mode.EXCLUSIVE)
                 if volume.group_id:
                     raise FailedPrecondition(f"{describe(volume)} is in group {volume.group_id}")
-                if volume.status is VolumeStatus.IN_USE:
-                    raise FailedPrecondition(f"{describe(volume)} is exported")
-                if volume.status not in DELETABLE_VOLUME:
-                    raise FailedPrecondition(f"{describe(volume)} is {volume.status}")
-                if tx.snapshots.count(volume_id=volume.id):
-                    raise FailedPrecondition(f"{describe(volume)} has snapshots")
-                tx.volumes.patch(volume.id, status=VolumeStatus.DELETING, updated_at=now())
-                volume.status = VolumeStatus.DELETING
+                require_deletable(tx, volume)
+                patch(tx.volumes, volume, status=VolumeStatus.DELETING)
             self._delete(volume, self.backend.delete_volume, self._forget_volume)
 
     def _forget_volume(self, volume: Volume) -> None:
@@ -309,9 +310,8 @@ class VolumesMixin(Core):
                 tx.snapshots.remove(snap.id)
 
     def set_snapshot_status(self, snap: Snapshot, status: SnapshotStatus) -> None:
-        snap.status, snap.updated_at = status, now()
         with self.mutation() as tx:
-            tx.snapshots.patch(snap.id, status=status, updated_at=snap.updated_at)
+            patch(tx.snapshots, snap, status=status)
         self.notify()
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
@@ -351,8 +351,7 @@ class VolumesMixin(Core):
                     )
                 if snap.status not in DELETABLE_SNAPSHOT:
                     raise FailedPrecondition(f"{describe(snap)} is {snap.status}")
-                tx.snapshots.patch(snap.id, status=SnapshotStatus.DELETING, updated_at=now())
-                snap.status = SnapshotStatus.DELETING
+                patch(tx.snapshots, snap, status=SnapshotStatus.DELETING)
             self._delete(snap, self.backend.delete_snapshot, self._forget_snapshot)
 
     def _forget_snapshot(self, snap: Snapshot) -> None:

@@ -305,20 +305,16 @@ class SimPool:
         self._volumes[volume_id] = Lv(size=size, chunks=dict(chunks), origin=origin)
 
     def _volume_from_snapshot(self, volume: Volume, snapshot_id: str) -> None:
-        source = self._snapshots.get(snapshot_id)
-        if source is None:
-            raise BackendError(
-                f"volume {volume.id}: source snapshot {snapshot_id} does not exist "
-                f"in pool {self.pool_name}"
-            )
-        size = max(self.round_size(volume.size_bytes), source.size)
-        self._make_volume(volume.id, size, source.chunks, snapshot_id)
+        self._copy(volume, self._snapshots.get(snapshot_id), "snapshot", snapshot_id)
 
     def _clone_volume(self, volume: Volume, source_id: str) -> None:
-        source = self._volumes.get(source_id)
+        self._copy(volume, self._volumes.get(source_id), "volume", source_id)
+
+    def _copy(self, volume: Volume, source: Lv | None, kind: str, source_id: str) -> None:
+        """A new volume sharing its source's chunks (copy on write), at least as large."""
         if source is None:
             raise BackendError(
-                f"volume {volume.id}: source volume {source_id} does not exist "
+                f"volume {volume.id}: source {kind} {source_id} does not exist "
                 f"in pool {self.pool_name}"
             )
         size = max(self.round_size(volume.size_bytes), source.size)

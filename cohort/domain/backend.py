@@ -12,16 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from cohort.domain.model import Group, GroupSnapshot, Snapshot, Volume
+from cohort.domain.model import FreezeRecord, Group, GroupSnapshot, Snapshot, Volume
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class ModelUpdate:
-    """The driver's `model_update` for a group or group snapshot: {'status': ...}."""
+    """The driver's `model_update` for a group or group snapshot: {'status': ...}. `freeze`:
+    how a group snapshot's (or a clone of a group's) image was taken, set by the backend."""
 
     status: str | None = None
+    freeze: FreezeRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,26 @@ class Snapshot:
     updated_at: datetime = field(default_factory=now)
 
 
+class FreezePath(StrEnum):
+    """How a group's image was taken: under a freeze of every member's gate, or member by
+    member with no freeze (a plain group: Cinder's generic volume groups document promises no
+    consistency for it)."""
+
+    FREEZE = "freeze"
+    PLAIN = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeRecord:
+    """What a group snapshot (or a clone of a group) records of the way its image was taken.
+    `window_seconds`: from the first gate suspended to the last resumed (0 on the plain path);
+    `stalls`: per member volume id, how long its gate was suspended."""
+
+    path: FreezePath
+    window_seconds: float = 0.0
+    stalls: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class Group:
     """A generic volume group; a consistency group when its type is the reserved CG type."""
@@ -117,6 +137,8 @@ class Group:
     consistent: bool = False
     source_group_id: str | None = None
     group_snapshot_id: str | None = None
+    #: How the image of the source group was taken (a clone of a group only).
+    freeze: FreezeRecord | None = None
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
@@ -130,6 +152,7 @@ class GroupSnapshot:
     status: SnapshotStatus = SnapshotStatus.CREATING
     description: str = ""
     consistent: bool = False
+    freeze: FreezeRecord | None = None
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)

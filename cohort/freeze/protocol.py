@@ -65,14 +65,6 @@ class NoHooks:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One volume of the group and the way its image is taken (an opaque `take` argument)."""
-
-    volume_id: str
-    image: object
-
-
 @dataclass(slots=True)
 class Freeze:
     gates: GateControl
@@ -82,12 +74,13 @@ class Freeze:
     clock: Callable[[], float] = time.monotonic
 
     def run(
-        self, subject_id: str, members: Sequence[Member], take: Callable[[Member], None]
+        self, subject_id: str, members: Sequence[str], take: Callable[[str], object]
     ) -> FreezeRecord:
-        """Freeze the members' gates, `take` each member's image, thaw; see the module doc."""
+        """Freeze the gates of `members` (volume ids), `take` each one's image in that order,
+        thaw; see the module doc."""
         if not members:
             return FreezeRecord(FreezePath.FREEZE)
-        ids = [m.volume_id for m in members]
+        ids = list(members)
         if len(set(ids)) != len(ids):
             raise BackendError(f"freeze {subject_id}: a volume is named twice")
         armed = self.guard.arm(subject_id, ids, self.deadline_seconds)
@@ -108,8 +101,8 @@ class Freeze:
     def _window(
         self,
         subject_id: str,
-        members: Sequence[Member],
-        take: Callable[[Member], None],
+        members: Sequence[str],
+        take: Callable[[str], object],
         armed: Armed,
     ) -> FreezeRecord:
         suspended: dict[str, float] = {}
@@ -118,8 +111,8 @@ class Freeze:
         deadline = start + self.deadline_seconds
         try:
             for member in members:
-                self.gates.suspend(member.volume_id)
-                suspended[member.volume_id] = self.clock()
+                self.gates.suspend(member)
+                suspended[member] = self.clock()
             self.hooks.at("frozen", subject_id)
             for number, member in enumerate(members):
                 if self.clock() >= deadline:
@@ -128,8 +121,8 @@ class Freeze:
                         f"after {number} of {len(members)} images; the gates were resumed"
                     )
                 take(member)
-                self.gates.resume(member.volume_id)
-                stalls[member.volume_id] = self.clock() - suspended.pop(member.volume_id)
+                self.gates.resume(member)
+                stalls[member] = self.clock() - suspended.pop(member)
                 if number == 0:
                     self.hooks.at("snapshotting", subject_id)
         finally:

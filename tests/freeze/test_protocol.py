@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cohort.domain.model import FreezePath
 from cohort.errors import BackendError
 from cohort.freeze.fakes import FakeGates, LocalGuard
-from cohort.freeze.protocol import Freeze, FreezeExpired, Member, NoHooks
+from cohort.freeze.protocol import Freeze, FreezeExpired, NoHooks
 
 
 class Clock:
@@ -32,8 +32,8 @@ class RecordingHooks(NoHooks):
         self.steps.append(step)
 
 
-def members(n: int) -> list[Member]:
-    return [Member(f"v{i}", f"lv{i}") for i in range(n)]
+def members(n: int) -> list[str]:
+    return [f"v{i}" for i in range(n)]
 
 
 def freeze(gates: FakeGates, deadline: float = 60.0, hooks: NoHooks | None = None) -> Freeze:
@@ -54,9 +54,9 @@ def test_all_suspended_before_any_resume_and_progressive_thaw(n: int) -> None:
     gates = FakeGates()
     taken: list[str] = []
 
-    def take(m: Member) -> None:
+    def take(m: str) -> None:
         assert gates.suspended == {f"v{i}" for i in range(len(taken), n)}
-        taken.append(m.volume_id)
+        taken.append(m)
 
     record = freeze(gates).run("gs", members(n), take)
     check_order(gates.events, taken, n)
@@ -77,8 +77,8 @@ def test_steps_are_reported_in_order() -> None:
 def test_a_failed_image_resumes_every_gate_and_fails() -> None:
     gates = FakeGates()
 
-    def take(m: Member) -> None:
-        if m.volume_id == "v2":
+    def take(m: str) -> None:
+        if m == "v2":
             raise BackendError("lvcreate failed")
 
     with pytest.raises(BackendError, match="lvcreate failed"):
@@ -99,7 +99,7 @@ def test_past_the_deadline_no_further_image_is_started() -> None:
     taken: list[str] = []
     # The fake clock advances 0.5 s per reading: 5 suspends + readings pass a 4 s deadline.
     with pytest.raises(FreezeExpired, match="deadline"):
-        freeze(gates, deadline=4.0).run("gs", members(5), lambda m: taken.append(m.volume_id))
+        freeze(gates, deadline=4.0).run("gs", members(5), lambda m: taken.append(m))
     assert len(taken) < 5
     assert gates.suspended == set()
 
@@ -113,8 +113,8 @@ def test_the_guard_fired_means_nothing_is_committed() -> None:
     guard = LocalGuard(gates)
     f = Freeze(gates, guard, 0.05, NoHooks())
 
-    def take(m: Member) -> None:
-        if m.volume_id == "v0":
+    def take(m: str) -> None:
+        if m == "v0":
             for _ in range(200):
                 if not gates.suspended:
                     fired.set()
@@ -130,5 +130,5 @@ def test_the_guard_fired_means_nothing_is_committed() -> None:
 def test_a_volume_named_twice_is_refused_before_anything() -> None:
     gates = FakeGates()
     with pytest.raises(BackendError, match="twice"):
-        freeze(gates).run("gs", [Member("v", 1), Member("v", 2)], lambda m: None)
+        freeze(gates).run("gs", ["v", "v"], lambda m: None)
     assert gates.events == []

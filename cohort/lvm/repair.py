@@ -103,21 +103,25 @@ def pool_transaction(lvm: Lvm, dmsetup: str = "dmsetup") -> PoolTransaction:
     """The pool's transaction id in the kernel and in LVM's metadata."""
     with edge(lvm.full(lvm.pool)):
         metadata = lvm.transaction_id()
-        device = lvm.pool_lv().dm_path.removeprefix("/dev/mapper/") + "-tpool"
+        device = lvm.pool_lv().dm_path.removeprefix("/dev/mapper/")
         status = lvm.run.run([dmsetup, "status", "--target", "thin-pool"]).stdout
     return PoolTransaction(lvm.full(lvm.pool), kernel_transaction(status, device), metadata)
 
 
 def kernel_transaction(status: str, device: str) -> int | None:
-    """The transaction id of `device` in `dmsetup status --target thin-pool` output (lines
-    "<name>: 0 <sectors> thin-pool <transaction id> <metadata used>/<total> ..."); None when
-    the device is not listed (not active) or failed ("... thin-pool Fail")."""
+    """The transaction id of the pool whose LV's dm device is `device`, from `dmsetup status
+    --target thin-pool` (lines "<name>: 0 <sectors> thin-pool <transaction id> ..."). lvm2
+    2.03.16 runs a pool that has thin LVs as `<device>-tpool` (`<device>` is a linear layer
+    above it) and an unused pool as `<device>` itself. None when neither is listed (the pool is
+    not active) or the kernel failed the pool ("... thin-pool Fail")."""
+    found: dict[str, list[str]] = {}
     for line in status.splitlines():
         name, _, rest = line.partition(": ")
-        fields = rest.split()
-        if name == device and len(fields) >= 4 and fields[2] == "thin-pool":
-            return int(fields[3]) if fields[3].isdigit() else None
-    return None
+        found[name] = rest.split()
+    fields = found.get(device + "-tpool", found.get(device, []))
+    if len(fields) < 4 or fields[2] != "thin-pool" or not fields[3].isdigit():
+        return None
+    return int(fields[3])
 
 
 def check_pool_transaction(lvm: Lvm) -> str | None:

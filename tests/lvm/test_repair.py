@@ -3,14 +3,22 @@ pool's transaction id against LVM's metadata."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import pytest
 from structlog.testing import capture_logs
 
 from cohort.lvm import repair
 from cohort.lvm.backend import LvmBackend
+from cohort.lvm.lvm import Lvm
+from cohort.lvm.run import Result
 
 from .fakes import FakeSystem
 from .helpers import vol
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def restart(fake: FakeSystem) -> LvmBackend:
@@ -98,15 +106,30 @@ def test_transaction_id_mismatch_reported_and_pool_down_until_repaired(
     assert backend.stats().backend_state == "up" and backend.pool_problem is None
 
 
-def test_kernel_transaction_from_dmsetup_status() -> None:
-    out = (
-        "vg0-other-tpool: 0 2048 thin-pool 9 10/100 0/10 - rw discard_passdown "
-        "queue_if_no_space - 1024 \n"
-        "vg0-pool-tpool: 0 16777216 thin-pool 12 546/4096 0/131072 - rw no_discard_passdown "
-        "error_if_no_space - 1024 \n"
-        "vg0-failed-tpool: 0 2048 thin-pool Fail\n"
-    )
-    assert repair.kernel_transaction(out, "vg0-pool-tpool") == 12
-    assert repair.kernel_transaction(out, "vg0-failed-tpool") is None
-    assert repair.kernel_transaction(out, "vg0-absent-tpool") is None
-    assert repair.kernel_transaction("No devices found\n", "vg0-pool-tpool") is None
+def test_transaction_ids_from_recorded_output() -> None:
+    """lvm2 2.03.16 runs an unused pool as vg0-pool itself and, once it has thin LVs, as
+    vg0-pool-tpool (the guest's own cohort pool is listed too)."""
+    unused = (FIXTURES / "dmsetup_status_unused_pool.txt").read_text()
+    used = (FIXTURES / "dmsetup_status_thin_pool.txt").read_text()
+    assert repair.kernel_transaction(unused, "vg0-pool") == 0
+    assert repair.kernel_transaction(used, "vg0-pool") == 3
+    assert repair.kernel_transaction(used, "vg0-absent") is None
+    assert repair.kernel_transaction("No devices found\n", "vg0-pool") is None
+    assert repair.kernel_transaction("vg0-pool: 0 2048 thin-pool Fail\n", "vg0-pool") is None
+    report = (FIXTURES / "lvs_transaction_id.json").read_text()
+    runner = Replay(report)
+    assert Lvm(runner, "vg0", "pool").transaction_id() == 3
+    (argv,) = runner.calls
+    assert argv[-2:] == ("--", "vg0/pool") and "lv_name,transaction_id" in argv
+
+
+class Replay(FakeSystem):
+    """A runner answering every command with one recorded output."""
+
+    def __init__(self, stdout: str) -> None:
+        super().__init__()
+        self.stdout = stdout
+
+    def run(self, argv: Sequence[str], **options: Any) -> Result:
+        self.calls.append(tuple(argv))
+        return Result(tuple(argv), 0, self.stdout, "", 0.0)

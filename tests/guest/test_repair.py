@@ -11,7 +11,6 @@ Run: `vagrant/testbed test -k repair`.
 
 from __future__ import annotations
 
-import array
 import fcntl
 import os
 import signal
@@ -48,11 +47,14 @@ class DmStatus:
         # version 4.0.0, data_size, data_start, target_count, open_count, flags, event_nr,
         # padding, dev; then name[128], uuid[129], data[7]
         header = struct.pack("=3I3IiIIIQ", 4, 0, 0, DM_IOCTL_SIZE, DM_IOCTL_SIZE, 0, 0, 0, 0, 0, 0)
-        self._buf = array.array("B", header.ljust(48, b"\0") + name.encode().ljust(264, b"\0"))
+        self._request = header + name.encode().ljust(DM_IOCTL_SIZE - len(header), b"\0")
 
     def suspended(self) -> bool:
-        fcntl.ioctl(self._fd, DM_DEV_STATUS, self._buf, True)
-        (flags,) = struct.unpack_from("=I", self._buf, 28)
+        # a fresh struct each time: the kernel writes the uuid and dev into the one it answers,
+        # and refuses a struct naming a device by both name and uuid (EINVAL)
+        buf = bytearray(self._request)
+        fcntl.ioctl(self._fd, DM_DEV_STATUS, buf, True)
+        (flags,) = struct.unpack_from("=I", buf, 28)
         return bool(flags & DM_SUSPEND_FLAG)
 
     def close(self) -> None:

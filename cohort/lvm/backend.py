@@ -74,6 +74,8 @@ class LvmBackend(LvmGroups):
         self.manage_lvm_config = manage_lvm_config
         self.filter_accept = tuple(filter_accept)
         self.lvm_dir = lvm_dir
+        #: The pool's transaction state as start found it (PENDING: see cohort.lvm.repair).
+        self.pool_at_start: repair.PoolTransaction | None = None
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -146,7 +148,8 @@ class LvmBackend(LvmGroups):
             if not pool.attr.thin_pool:
                 raise BackendError(f"{pool.full_name} is not a thin pool")
             repair.resume_suspended_lvs(self.lvm)
-            self.pool_problem = repair.check_pool_transaction(self.lvm)
+            self.pool_at_start = repair.check_pool_transaction(self.lvm)
+            self.pool_problem = self.pool_at_start.problem
             if pool.when_full != "error":
                 log.warning("thin pool queued I/O when full; setting --errorwhenfull y")
                 self.lvm.error_when_full()

@@ -124,8 +124,14 @@ def kernel_transaction(status: str, device: str) -> int | None:
     return int(fields[3])
 
 
-def check_pool_transaction(lvm: Lvm) -> str | None:
-    """Log the pool's transaction state; the problem an operator must repair, or None."""
+def check_pool_transaction(lvm: Lvm) -> PoolTransaction:
+    """The pool's transaction state, logged (an error for a problem an operator must repair).
+
+    PENDING at start means an LVM command died after committing metadata and before its pool
+    messages: the last thin LV(s) it created are in LVM's metadata but not yet in the kernel,
+    and LVM creates them only with its next thin create or remove, from the origin as it is
+    then. A crashed freeze's member snapshot in that state is not an image of the freeze: it
+    must be removed, never completed."""
     tx = pool_transaction(lvm)
     fields = {"pool": tx.pool, "kernel": tx.kernel, "metadata": tx.metadata}
     if tx.state is Transaction.MISMATCH:
@@ -138,4 +144,4 @@ def check_pool_transaction(lvm: Lvm) -> str | None:
         log.warning("thin pool not active: transaction id not checked", **fields)
     else:
         log.info("thin pool transaction id consistent", **fields)
-    return tx.problem
+    return tx

@@ -83,7 +83,7 @@ class LvmVolumes:
         thin = [lv for lv in lvs if lv.attr.thin and lv.pool_lv == self.lvm.pool]
         used = math.ceil(pool.size * max(data, meta) / 100)
         if self.pool_problem is not None:
-            self.pool_problem = repair.check_pool_transaction(self.lvm)
+            self.pool_problem = repair.check_pool_transaction(self.lvm).problem
         healthy = pool.attr.active and pool.attr.health.value == "-"
         state = "up" if healthy and self.pool_problem is None else "down"
         return PoolStats(

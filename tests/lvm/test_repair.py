@@ -82,7 +82,8 @@ def test_transaction_id_lvm_can_go_on_with(
     fake.kernel_transaction = kernel
     with capture_logs() as logs:
         backend = restart(fake)
-    tx = repair.pool_transaction(backend.lvm)
+    tx = backend.pool_at_start
+    assert tx is not None
     assert (tx.kernel, tx.metadata, tx.state, tx.problem) == (kernel, 3, state, None)
     assert backend.pool_problem is None
     assert [e["log_level"] for e in logs if e.get("pool") == "vg0/pool"] == [level]

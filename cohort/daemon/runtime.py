@@ -28,6 +28,7 @@ def policy(config: Config) -> CapabilityPolicy:
         max_over_subscription_ratio=config.backend.max_over_subscription_ratio,
         reserved_percentage=config.backend.reserved_percentage,
         max_group_volumes=config.backend.max_group_volumes,
+        max_consistent_group_volumes=config.freeze.max_group_volumes,
     )
 
 
@@ -50,7 +51,7 @@ class Daemon:
     def _start(self) -> None:
         cfg = self.config
         state_dir = Path(cfg.state.directory)
-        backend = build_backend(cfg.backend, state_dir)
+        backend = build_backend(cfg.backend, state_dir, cfg.freeze)
         self.store = SqlStore.open(state_dir)
         manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
         manager.recover()

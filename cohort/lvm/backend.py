@@ -23,6 +23,7 @@ from pathlib import Path
 import structlog
 
 from cohort.errors import BackendError
+from cohort.freeze.settings import DEFAULT_FREEZE, FreezeSettings
 from cohort.lvm import hygiene
 from cohort.lvm.embedded import DEFAULT_SIZE, POOL_NAME, VG_NAME, EmbeddedPool
 from cohort.lvm.errors import edge
@@ -59,8 +60,11 @@ class LvmBackend(LvmGroups):
         manage_lvm_config: bool = True,
         filter_accept: Sequence[str] = (),
         lvm_dir: Path = hygiene.LVM_DIR,
+        freeze: FreezeSettings = DEFAULT_FREEZE,
     ) -> None:
         super().__init__(runner, vg, pool, full_threshold_percent=full_threshold_percent)
+        #: `[freeze]`: the guard's socket and deadline, the test hooks' directory.
+        self.freeze_settings = freeze
         self.name = name
         self.embedded = embedded
         self.manage_lvm_config = manage_lvm_config
@@ -70,7 +74,12 @@ class LvmBackend(LvmGroups):
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def from_config(
-        cls, section: Mapping[str, object], state_dir: Path, *, start: bool = True
+        cls,
+        section: Mapping[str, object],
+        state_dir: Path,
+        *,
+        start: bool = True,
+        freeze: FreezeSettings = DEFAULT_FREEZE,
     ) -> LvmBackend:
         unknown = set(section) - _CONFIG_KEYS
         if unknown:
@@ -116,6 +125,7 @@ class LvmBackend(LvmGroups):
             embedded=embedded,
             manage_lvm_config=manage,
             filter_accept=accept,
+            freeze=freeze,
         )
         if start:
             backend.start()

@@ -252,13 +252,17 @@ class Core:
         check_room(stats, self.policy, size_bytes, what)
 
     def require_group_size(self, tx: Transaction, group: Group, adding: int, removing: int) -> None:
-        """A group holds at most `max_group_volumes` volumes ([backend] max_group_volumes)."""
-        limit = self.policy.max_group_volumes
+        """A group holds at most [backend] max_group_volumes volumes; a consistent group at
+        most [freeze] max_group_volumes, so that its freeze fits the guard's deadline."""
+        if group.consistent:
+            limit, setting = self.policy.max_consistent_group_volumes, "[freeze]"
+        else:
+            limit, setting = self.policy.max_group_volumes, "[backend]"
         size = tx.volumes.count(group_id=group.id) + adding - removing
         if adding and size > limit:
             raise ResourceExhausted(
                 f"group {group.name} would hold {size} volumes; at most {limit} "
-                "([backend] max_group_volumes)"
+                f"({setting} max_group_volumes)"
             )
 
     @staticmethod

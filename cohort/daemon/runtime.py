@@ -11,7 +11,7 @@ import structlog
 from cohort.daemon.backends import build_backend
 from cohort.daemon.broadcaster import Broadcaster
 from cohort.daemon.config import Config
-from cohort.daemon.metrics import MetricsServer
+from cohort.daemon.metrics import MetricsServer, observe_freeze
 from cohort.daemon.server import GrpcServer
 from cohort.daemon.upstream import UpstreamReporter
 from cohort.domain.capabilities import CapabilityPolicy
@@ -54,6 +54,7 @@ class Daemon:
         backend = build_backend(cfg.backend, state_dir, cfg.freeze)
         self.store = SqlStore.open(state_dir)
         manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
+        manager.observe_freezes(observe_freeze)
         manager.recover()
         broadcaster = Broadcaster(manager.capabilities)
         manager.subscribe(broadcaster.notify)

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 import pytest
 from structlog.testing import capture_logs
 
-from cohort.domain.backend import ModelUpdate
 from cohort.domain.model import FreezePath, FreezeRecord, GroupStatus, SnapshotStatus
 from cohort.errors import BackendError
 from cohort.manager import Manager
 from cohort.manager.freezes import FreezeReport
 from cohort.sim import FaultPlan, SimBackend
+from tests.freezing import report_freeze
 
 from .conftest import GIB
 
@@ -27,19 +27,8 @@ Install = Callable[[str, FreezeRecord], None]
 
 @pytest.fixture
 def freezing(sim: SimBackend, monkeypatch: pytest.MonkeyPatch) -> Install:
-    """Make a sim method answer a freeze record in its model update, as a freezing backend
-    would: freezing("create_group_snapshot", record)."""
-
-    def install(method_name: str, record: FreezeRecord) -> None:
-        method = getattr(sim, method_name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            model, updates = method(*args, **kwargs)
-            return ModelUpdate(status=model.status if model else None, freeze=record), updates
-
-        monkeypatch.setattr(sim, method_name, call)
-
-    return install
+    """freezing("create_group_snapshot", record): the sim's method reports `record`."""
+    return lambda method_name, record: report_freeze(monkeypatch, sim, method_name, record)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import structlog
 
 from cohort.errors import BackendError
 from cohort.freeze.protocol import Freeze
+from cohort.freeze.settings import DEFAULT_FREEZE, FreezeSettings
 from cohort.lvm import hygiene
 from cohort.lvm.embedded import DEFAULT_SIZE, POOL_NAME, VG_NAME, EmbeddedPool
 from cohort.lvm.errors import edge
@@ -78,7 +79,12 @@ class LvmBackend(LvmGroups):
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def from_config(
-        cls, section: Mapping[str, object], state_dir: Path, *, start: bool = True
+        cls,
+        section: Mapping[str, object],
+        state_dir: Path,
+        *,
+        start: bool = True,
+        freeze: FreezeSettings = DEFAULT_FREEZE,
     ) -> LvmBackend:
         unknown = set(section) - _CONFIG_KEYS
         if unknown:
@@ -124,6 +130,7 @@ class LvmBackend(LvmGroups):
             embedded=embedded,
             manage_lvm_config=manage,
             filter_accept=accept,
+            freezer=None,
         )
         if start:
             backend.start()

@@ -1,5 +1,4 @@
-"""A simulated backend that reports freeze records, as a freezing backend does (until the sim
-takes its own)."""
+"""A simulated backend made to report a given freeze record (fixed figures for exact checks)."""
 
 from __future__ import annotations
 

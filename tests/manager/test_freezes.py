@@ -38,9 +38,9 @@ def reports(manager: Manager) -> list[FreezeReport]:
     return seen
 
 
-def group_of_two(manager: Manager) -> list[str]:
-    manager.create_volume_type("t", "", CONSISTENT)
-    manager.create_group_type("gt", "", CONSISTENT)
+def group_of_two(manager: Manager, specs: dict[str, str] = CONSISTENT) -> list[str]:
+    manager.create_volume_type("t", "", specs)
+    manager.create_group_type("gt", "", specs)
     manager.create_group("g", "", "gt", ["t"])
     return [manager.create_volume(f"v{i}", GIB, "t", group="g").id for i in range(2)]
 
@@ -114,16 +114,30 @@ def test_a_clone_of_a_group_keeps_its_freeze_record(
     assert reports == [FreezeReport("create_group_from_src", clone.id, record, 2, False)]
 
 
-def test_no_record_from_the_backend_stores_and_reports_none(
+def test_a_plain_group_records_the_plain_path(
     manager: Manager, reports: list[FreezeReport]
 ) -> None:
-    group_of_two(manager)
-    with capture_logs() as logs:
-        gsnap = manager.create_group_snapshot("g", "gs")
-        clone = manager.create_group_from_source("c", "", group_snapshot=gsnap.id)
-    assert gsnap.freeze is None and clone.freeze is None
-    assert manager.get_group_snapshot("gs").freeze is None
-    assert not reports and not [entry for entry in logs if entry["event"] == "freeze"]
+    """The simulated backend reports how it took each image: the plain path for a plain group;
+    a clone of a group snapshot takes no image of a group, so it records nothing."""
+    group_of_two(manager, {})
+    gsnap = manager.create_group_snapshot("g", "gs")
+    from_snapshot = manager.create_group_from_source("c", "", group_snapshot=gsnap.id)
+    clone = manager.create_group_from_source("c2", "", source_group="g")
+    plain = FreezeRecord(FreezePath.PLAIN)
+    assert gsnap.freeze == plain and clone.freeze == plain
+    assert manager.get_group_snapshot("gs").freeze == plain
+    assert from_snapshot.freeze is None
+    assert [r.record for r in reports] == [plain, plain]
+
+
+def test_a_consistent_group_records_its_freeze(manager: Manager) -> None:
+    ids = group_of_two(manager)
+    gsnap = manager.create_group_snapshot("g", "gs")
+    clone = manager.create_group_from_source("c2", "", source_group="g")
+    for record in (gsnap.freeze, clone.freeze):
+        assert record is not None and record.path is FreezePath.FREEZE
+        assert set(record.stalls) == set(ids)
+        assert max(record.stalls.values()) <= record.window_seconds
 
 
 def test_a_failing_observer_never_breaks_the_call(manager: Manager, freezing: Install) -> None:

@@ -38,8 +38,15 @@ class GuardConnection:
         self.freeze_id = freeze_id
         self.reason: str | None = None
         self.fired_after: float | None = None
+        self._disarmed: bool | None = None
 
     def disarm(self) -> bool:
+        """The guard's verdict; asked once, the same answer after."""
+        if self._disarmed is None:
+            self._disarmed = self._disarm()
+        return self._disarmed
+
+    def _disarm(self) -> bool:
         sock = self._sock
         if sock is None:
             self.reason = "lost"

@@ -8,6 +8,7 @@ needs no volume; cohortd leaves gates it does not know alone.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -69,6 +70,33 @@ def test_ioctls_suspend_resume_and_status_by_uuid(test_gate: tuple[str, str]) ->
     with pytest.raises(ObjectNotFound):
         control.resume(names.gate_uuid("guardtest-none"))
     gates.resume("guardtest-none")  # a missing gate is resumed already
+
+
+def test_ioctl_and_dmsetup_cost(test_gate: tuple[str, str], request: pytest.FixtureRequest) -> None:
+    """Reported, not asserted (timings move with the host's load): one suspend+resume pair by
+    ioctl in this process against one by two `dmsetup` processes, on an idle device."""
+    volume_id, gate_uuid = test_gate
+    gates = dmioctl.DmGates()
+    gates.resume(volume_id)  # opens the control fd outside the timing
+    pairs: dict[str, list[float]] = {"ioctl": [], "dmsetup": []}
+    for _ in range(10):
+        started = time.perf_counter()
+        gates.suspend(volume_id)
+        gates.resume(volume_id)
+        pairs["ioctl"].append(time.perf_counter() - started)
+    for _ in range(5):
+        started = time.perf_counter()
+        sh("dmsetup", "suspend", "-u", gate_uuid)
+        sh("dmsetup", "resume", "-u", gate_uuid)
+        pairs["dmsetup"].append(time.perf_counter() - started)
+    report = ", ".join(
+        f"{how} median {statistics.median(t) * 1e3:.2f} ms (min {min(t) * 1e3:.2f}, "
+        f"max {max(t) * 1e3:.2f}, n={len(t)})"
+        for how, t in pairs.items()
+    )
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"suspend+resume pair: {report}")
 
 
 def test_guard_runs_in_a_unit_of_its_own() -> None:

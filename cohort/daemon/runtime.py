@@ -16,10 +16,15 @@ from cohort.daemon.server import GrpcServer
 from cohort.daemon.upstream import UpstreamReporter
 from cohort.domain.capabilities import CapabilityPolicy
 from cohort.domain.store import Store
+from cohort.lvm.run import CHILDREN
 from cohort.manager import Manager
 from cohort.store import SqlStore
 
 log = structlog.get_logger(__name__)
+
+#: How long cohortd waits at exit for the commands it started (an `lvm` command stopped midway
+#: may leave a thin LV suspended); below the unit's TimeoutStopSec.
+CHILDREN_WAIT_SECONDS = 40.0
 
 
 def policy(config: Config) -> CapabilityPolicy:
@@ -78,6 +83,9 @@ class Daemon:
         if self.server is not None:
             self.server.stop(grace)
             self.server = None
+        left = CHILDREN.wait(CHILDREN_WAIT_SECONDS)
+        if left:
+            log.error("commands still running at exit; left to finish", pids=left)
         if self.metrics is not None:
             self.metrics.stop()
             self.metrics = None

@@ -23,9 +23,11 @@ from pathlib import Path
 import structlog
 
 from cohort.errors import BackendError
+from cohort.freeze.protocol import Freeze
 from cohort.lvm import hygiene
 from cohort.lvm.embedded import DEFAULT_SIZE, POOL_NAME, VG_NAME, EmbeddedPool
 from cohort.lvm.errors import edge
+from cohort.lvm.freeze import LvmFreeze
 from cohort.lvm.groups import LvmGroups
 from cohort.lvm.report import parse_pvs, pvs_argv
 from cohort.lvm.run import CommandRunner, Runner
@@ -59,8 +61,14 @@ class LvmBackend(LvmGroups):
         manage_lvm_config: bool = True,
         filter_accept: Sequence[str] = (),
         lvm_dir: Path = hygiene.LVM_DIR,
+        freezer: Freeze | None = None,
+        command_timeout: float = 120.0,
     ) -> None:
         super().__init__(runner, vg, pool, full_threshold_percent=full_threshold_percent)
+        if freezer is not None:
+            self.freeze = LvmFreeze(
+                self.lvm, self.gates, freezer, runner.recorder, command_timeout=command_timeout
+            )
         self.name = name
         self.embedded = embedded
         self.manage_lvm_config = manage_lvm_config

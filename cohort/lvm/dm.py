@@ -3,8 +3,10 @@
 A volume is used (and later exported) through its gate `/dev/mapper/cohort-gate-<id>` (dm UUID
 `COHORT-GATE-<id>`), never through the LV. Suspending the gates freezes a group's I/O *above*
 LVM, so LVM can snapshot the LVs beneath as usual (field notes: never suspend an LV yourself and
-then `lvcreate -s`). The freeze itself (ioctl suspend/resume) is a later issue: `Gates` is the
-seam where it will go. Everything here runs `dmsetup` through the choke point.
+then `lvcreate -s`). The freeze's suspend/resume are device-mapper ioctls issued in-process
+(`cohort.lvm.dmioctl`); everything here runs `dmsetup` through the choke point. While a group
+freezes, its gates are *held* (`Gates.holding`): a create, reload or remove of a held gate is
+refused as busy, since a table reload resumes the gate and would thaw it mid-freeze.
 
 The table points at the LV by "MAJOR:MINOR", not by a /dev path: it does not depend on udev
 having created the LV's symlinks yet.
@@ -12,9 +14,12 @@ having created the LV's symlinks yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from cohort.errors import Busy
 from cohort.lvm import names
 from cohort.lvm.errors import ObjectNotFound, classify
 from cohort.lvm.run import CommandError, Runner
@@ -51,12 +56,34 @@ class Gates:
     def __init__(self, runner: Runner, dmsetup: str = "dmsetup") -> None:
         self._run = runner
         self._dmsetup = dmsetup
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def holding(self, volume_ids: Sequence[str]) -> Iterator[None]:
+        """No create, reload or remove of these gates until the block ends (a freeze)."""
+        with self._held_lock:
+            clash = self._held.intersection(volume_ids)
+            if clash:
+                raise Busy(f"gate {sorted(clash)[0]} is held by another freeze")
+            self._held.update(volume_ids)
+        try:
+            yield
+        finally:
+            with self._held_lock:
+                self._held.difference_update(volume_ids)
+
+    def _check_not_held(self, volume_id: str) -> None:
+        with self._held_lock:
+            if volume_id in self._held:
+                raise Busy(f"gate {volume_id} is frozen; retry later")
 
     @staticmethod
     def path(volume_id: str) -> str:
         return names.gate_path(volume_id)
 
     def create(self, volume_id: str, lower_devno: str, size_bytes: int) -> str:
+        self._check_not_held(volume_id)
         name = names.gate_name(volume_id)
         table = linear_table(lower_devno, size_bytes)
         argv = [self._dmsetup, "create", "--uuid", names.gate_uuid(volume_id)]
@@ -66,6 +93,7 @@ class Gates:
 
     def reload(self, volume_id: str, lower_devno: str, size_bytes: int) -> None:
         """Load a new table (the LV grew) and swap it in; the kernel suspends around the swap."""
+        self._check_not_held(volume_id)
         name = names.gate_name(volume_id)
         table = linear_table(lower_devno, size_bytes)
         self._call([self._dmsetup, "reload", "--table", table, "--", name], f"gate {volume_id}")
@@ -74,6 +102,7 @@ class Gates:
     def remove(self, volume_id: str) -> None:
         """Idempotent: a gate that is not there is removed already. One `dmsetup` process, no
         listing of every gate (a group delete removes hundreds)."""
+        self._check_not_held(volume_id)
         name = names.gate_name(volume_id)
         try:
             self._call([self._dmsetup, "remove", "--retry", "--", name], f"gate {volume_id}")

@@ -2,11 +2,19 @@
 
 Every object name is made by `cohort.lvm.names` from a cohort id and checked against LVM's name
 charset; every positional argument follows `--`, so nothing can be read as an option.
+
+`Lvm.writer` is cohort's single LVM writer lock. Every command that changes the VG holds it
+shared (here, and the group batches of `cohort.lvm.groups`): they run side by side, serialised
+only by LVM's own VG lock as before. A freeze holds it exclusive across its whole window, so no
+other cohort LVM write queues for the VG's lock while a group is frozen; it is writer-preferring
+(a waiting freeze lets no new command start). Reads take it not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 
 from cohort.lvm import names
 from cohort.lvm.errors import ObjectNotFound, classify
@@ -31,6 +39,44 @@ def tag_options(object_id: str) -> list[str]:
     return ["--addtag", names.OWNER_TAG, "--addtag", names.id_tag(object_id)]
 
 
+class WriterLock:
+    """Shared for LVM commands, exclusive for a freeze; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            try:
+                self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            finally:
+                self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Lvm:
     """One VG and its thin pool."""
 
@@ -39,6 +85,7 @@ class Lvm:
         self.vg = names.check_lvm_name(vg, "volume group name")
         self.pool = names.check_lvm_name(pool, "thin pool name")
         self.lvm = lvm
+        self.writer = WriterLock()
 
     def full(self, lv: str) -> str:
         return f"{self.vg}/{names.check_lvm_name(lv)}"
@@ -57,13 +104,17 @@ class Lvm:
     def lv(self, lv: str) -> LogicalVolume | None:
         """The LV, or None. Selected by name (`-S lv_name=...`) so that an absent LV is an empty
         report, not a failed command in the log."""
+        found = parse_lvs(self._call(self.lv_argv(lv), self.full(lv)))
+        return found[0] if found else None
+
+    def lv_argv(self, lv: str) -> list[str]:
+        """`lvs` of one LV of the VG, selected by name."""
         argv = lvs_argv(self.vg)
         argv[argv.index("--") : argv.index("--")] = [
             "--select",
             f"lv_name={names.check_lvm_name(lv)}",
         ]
-        found = parse_lvs(self._call(argv, self.full(lv)))
-        return found[0] if found else None
+        return argv
 
     def require(self, lv: str) -> LogicalVolume:
         found = self.lv(lv)
@@ -106,12 +157,13 @@ class Lvm:
     def snapshot_argv(
         self, lv: str, origin: str, object_id: str, *, writable: bool, fast: bool = False
     ) -> list[str]:
-        """A thin snapshot of `origin`. writable=True: a clone (activatable: -kn, active)."""
+        """A thin snapshot of `origin`. writable=True: a clone (activatable: -kn), active
+        unless fast. fast: metadata only (no activation, no udev wait, no monitoring, no
+        metadata backup), as inside a freeze; the caller activates and backs up after."""
         argv = ["lvcreate", "--snapshot", "--name", names.check_lvm_name(lv)]
         if writable:
-            argv += ["--setactivationskip", "n", "--activate", "y"]
-        else:
-            argv += ["--activate", "n"]
+            argv += ["--setactivationskip", "n"]
+        argv += ["--activate", "n" if fast or not writable else "y"]
         if fast:
             argv += ["-An", "--noudevsync", "--ignoremonitoring"]
         return [*argv, *tag_options(object_id), "--", self.full(origin)]
@@ -123,42 +175,46 @@ class Lvm:
         return ["lvchange", "--activate", "y", "--", self.full(lv)]
 
     # -- changing --------------------------------------------------------------------------
+    def _change(self, argv: Sequence[str], what: str) -> None:
+        with self.writer.shared():
+            self._call(["lvm", *argv], what)
+
     def create_thin(self, lv: str, size_bytes: int, object_id: str) -> None:
-        self._call(["lvm", *self.create_thin_argv(lv, size_bytes, object_id)], self.full(lv))
+        self._change(self.create_thin_argv(lv, size_bytes, object_id), self.full(lv))
 
     def snapshot(self, lv: str, origin: str, object_id: str, *, writable: bool) -> None:
-        argv = self.snapshot_argv(lv, origin, object_id, writable=writable)
-        self._call(["lvm", *argv], self.full(lv))
+        self._change(self.snapshot_argv(lv, origin, object_id, writable=writable), self.full(lv))
 
     def extend(self, lv: str, size_bytes: int) -> None:
-        self._call(["lvm", *self.extend_argv(lv, size_bytes)], self.full(lv))
+        self._change(self.extend_argv(lv, size_bytes), self.full(lv))
 
     def activate(self, lv: str) -> None:
-        self._call(["lvm", *self.activate_argv(lv)], self.full(lv))
+        self._change(self.activate_argv(lv), self.full(lv))
+
+    def backup(self) -> None:
+        """Back up the VG's metadata (`vgcfgbackup`), after commands run with `-An`."""
+        self._call(["lvm", "vgcfgbackup", "--", self.vg], f"volume group {self.vg}")
 
     def remove(self, lv: str) -> None:
         """Idempotent: an LV that does not exist is removed already."""
         if self.lv(lv) is None:
             return
         try:
-            self._call(["lvm", "lvremove", "--yes", "--", self.full(lv)], self.full(lv))
+            self._change(["lvremove", "--yes", "--", self.full(lv)], self.full(lv))
         except ObjectNotFound:
             return
 
     def activate_tagged(self) -> None:
         """Activate every LV cohort tagged (snapshots keep their activation skip flag)."""
-        self._call(
-            ["lvm", "lvchange", "--activate", "y", "--", f"{self.vg}/{self.pool}"], self.pool
-        )
-        self._call(
-            ["lvm", "lvchange", "--activate", "y", "--", "@" + names.OWNER_TAG],
+        self._change(["lvchange", "--activate", "y", "--", f"{self.vg}/{self.pool}"], self.pool)
+        self._change(
+            ["lvchange", "--activate", "y", "--", "@" + names.OWNER_TAG],
             f"LVs tagged {names.OWNER_TAG}",
         )
 
     def error_when_full(self) -> None:
         """Thin pool behaviour on full: fail the I/O at once instead of queueing it (60 s by
         default, then fail) so a full pool is an error, not a hang."""
-        self._call(
-            ["lvm", "lvchange", "--errorwhenfull", "y", "--", f"{self.vg}/{self.pool}"],
-            self.pool,
+        self._change(
+            ["lvchange", "--errorwhenfull", "y", "--", f"{self.vg}/{self.pool}"], self.pool
         )

@@ -110,7 +110,7 @@ def documents(text: str) -> list[Mapping[str, object]]:
         pos = end
 
 
-def _status(doc: Mapping[str, object]) -> int | None:
+def status_of(doc: Mapping[str, object]) -> int | None:
     log = doc.get("log")
     if not isinstance(log, list):
         return None
@@ -146,7 +146,7 @@ def run_batch(
         env={"LVM_REPORT_FD": "1", "LVM_COMMAND_PROFILE": profile},
         timeout=timeout,
     )
-    statuses = [(s, d) for d in documents(res.stdout) if (s := _status(d)) is not None]
+    statuses = [(s, d) for d in documents(res.stdout) if (s := status_of(d)) is not None]
     outcomes: list[Outcome] = []
     for i, argv in enumerate(commands):
         rc, doc = statuses[i] if i < len(statuses) else (-1, {})

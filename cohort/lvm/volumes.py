@@ -54,6 +54,11 @@ class LvmVolumes:
         self.full_threshold_percent = full_threshold_percent
         self._extent: int | None = None
 
+    @property
+    def consistent_group_snapshot(self) -> bool:
+        """Set by the group layer when a freeze is configured."""
+        return False
+
     # -- sizes and capacity ----------------------------------------------------------------
     def extent_size(self) -> int:
         """The VG's extent size as read at start (LVM's default 4 MiB before). No I/O: the
@@ -84,7 +89,7 @@ class LvmVolumes:
             data_percent=data,
             metadata_percent=meta,
             thin=True,
-            consistent_group_snapshot=False,
+            consistent_group_snapshot=self.consistent_group_snapshot,
             backend_state=state,
             location_info=f"LVMVolumeDriver:{self.lvm.vg}:{self.lvm.pool}:thin",
         )

@@ -6,7 +6,10 @@ idempotently. The backend never
 cleans up after a failure itself: it raises, and the manager rolls back through the journal.
 
 A group snapshot holds the pool's lock across all its members, so it is write-order consistent
-(no `write` can fall between two members' snapshots).
+(no `write` can fall between two members' snapshots). A consistent one (and a consistent clone of
+a group) also runs the freeze protocol over in-process gates and guard (`cohort.freeze.fakes`),
+so the manager sees the same freeze record as from the LVM backend; a plain one records the
+plain path.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from cohort.domain.backend import (
     UpdateGroupResult,
 )
 from cohort.domain.model import (
+    FreezePath,
+    FreezeRecord,
     Group,
     GroupSnapshot,
     GroupStatus,
@@ -58,6 +63,8 @@ class _Work:
     member: int | None
     """The member's 1-based number for the `fail_member` knob; None for the group's own step."""
     what: str
+    gate: str | None = None
+    """The volume whose gate a freeze suspends for this step (None: outside the freeze)."""
 
 
 class SimGroups(SimPool):
@@ -139,16 +146,21 @@ class SimGroups(SimPool):
                     partial(self._volume_from_source, v),
                     number,
                     f"volume {v.id}",
+                    v.source_volume_id,
                 )
                 for number, v in enumerate(volumes, start=1)
             ),
         ]
-        self._run_batch(journal, faults, "create_group_from_src", works)
+        subject = group.id if group.consistent and source_group is not None else None
+        record = self._run_batch(journal, faults, "create_group_from_src", works, subject)
         updates = [
             MemberUpdate(id=v.id, status=VolumeStatus.AVAILABLE, device_path=device_path(v.id))
             for v in volumes
         ]
-        return _model(faults, GroupStatus.AVAILABLE), _member_list(faults, updates)
+        model = _model(faults, GroupStatus.AVAILABLE)
+        if source_group is not None:
+            model = _with_freeze(model, record)
+        return model, _member_list(faults, updates)
 
     def create_group_snapshot(
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
@@ -162,13 +174,16 @@ class SimGroups(SimPool):
                 partial(self._make_snapshot, s.id, s.volume_id),
                 number,
                 f"snapshot {s.id} of volume {s.volume_id}",
+                s.volume_id,
             )
             for number, s in enumerate(snapshots, start=1)
         ]
-        self._run_batch(journal, faults, "create_group_snapshot", works)
-        return _result(
+        subject = group_snapshot.id if group_snapshot.consistent else None
+        record = self._run_batch(journal, faults, "create_group_snapshot", works, subject)
+        model, members = _result(
             faults, SnapshotStatus.AVAILABLE, [s.id for s in snapshots], SnapshotStatus.AVAILABLE
         )
+        return _with_freeze(model, record), members
 
     def delete_group_snapshot(
         self, group_snapshot: GroupSnapshot, snapshots: Sequence[Snapshot], journal: StepRecorder
@@ -189,30 +204,46 @@ class SimGroups(SimPool):
         )
 
     def _run_batch(
-        self, journal: StepRecorder, faults: MethodFaults, method: str, works: Sequence[_Work]
-    ) -> None:
+        self,
+        journal: StepRecorder,
+        faults: MethodFaults,
+        method: str,
+        works: Sequence[_Work],
+        freeze_subject: str | None = None,
+    ) -> FreezeRecord:
         """Record every step in one journal batch, then do them all under the lock (so a group
         snapshot is write-order consistent, and the clones of a source group are taken at one
-        instant), applying the `fail_member` and `crash_at_step` knobs."""
+        instant), applying the `fail_member` and `crash_at_step` knobs. With a freeze subject,
+        the members' steps run under the freeze protocol, their gates frozen."""
 
-        def run() -> None:
+        def one(number: int, work: _Work) -> None:
+            if work.member is not None and faults.fail_member == work.member:
+                raise faults.failure(
+                    f"simulated failure in {method} on member #{work.member}: {work.what}"
+                )
+            work.do()
+            if faults.crash_at_step == number:
+                raise SimulatedCrash(f"simulated crash in {method} after step #{number}")
+
+        def run() -> FreezeRecord:
             with self._changing():
                 try:
-                    for number, work in enumerate(works, start=1):
-                        if work.member is not None and faults.fail_member == work.member:
-                            raise faults.failure(
-                                f"simulated failure in {method} on member #{work.member}: "
-                                f"{work.what}"
-                            )
-                        work.do()
-                        if faults.crash_at_step == number:
-                            raise SimulatedCrash(
-                                f"simulated crash in {method} after step #{number}"
-                            )
+                    numbered = list(enumerate(works, start=1))
+                    if freeze_subject is None:
+                        for number, work in numbered:
+                            one(number, work)
+                        return FreezeRecord(FreezePath.PLAIN)
+                    frozen = {w.gate: (n, w) for n, w in numbered if w.gate is not None}
+                    for number, work in numbered:
+                        if work.gate is None:
+                            one(number, work)
+                    return self.freezer.run(
+                        freeze_subject, list(frozen), lambda gate: one(*frozen[gate])
+                    )
                 finally:
                     self._collect()
 
-        journal.run_batch([w.step for w in works], run)
+        return journal.run_batch([w.step for w in works], run)
 
     # -- Backend: the journal ---------------------------------------------------------------
     def revert(self, step: Step) -> None:
@@ -275,6 +306,10 @@ def _member_list(faults: MethodFaults, updates: list[MemberUpdate]) -> list[Memb
             id=first.id, status=faults.member_status, device_path=first.device_path
         )
     return updates
+
+
+def _with_freeze(model: ModelUpdate | None, record: FreezeRecord) -> ModelUpdate | None:
+    return None if model is None else ModelUpdate(status=model.status, freeze=record)
 
 
 def _result(

@@ -23,6 +23,8 @@ from time import sleep
 from cohort.domain.backend import PoolStats, VolumeUpdate
 from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError, ResourceExhausted
+from cohort.freeze.fakes import FakeGates, LocalGuard
+from cohort.freeze.protocol import Freeze, NoHooks
 from cohort.sim import state
 from cohort.sim.faults import FaultPlan, MethodFaults
 from cohort.sim.state import Lv
@@ -32,6 +34,8 @@ GiB = 1 << 30
 EXTENT_BYTES = 4 * MiB
 CHUNK_BYTES = 64 * 1024
 DEFAULT_CAPACITY_BYTES = 100 * GiB
+#: The in-process guard's deadline for the simulated freeze.
+FREEZE_DEADLINE = 10.0
 DEVICE_DIR = "/dev/cohort-sim"
 
 
@@ -62,6 +66,8 @@ class SimPool:
         self.max_provisioned_bytes = max_provisioned_bytes
         self._faults = faults or FaultPlan()
         self._state_file = Path(state_file) if state_file is not None else None
+        gates = FakeGates()
+        self.freezer = Freeze(gates, LocalGuard(gates), FREEZE_DEADLINE, NoHooks())
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._version = self._written = 0

@@ -66,6 +66,7 @@ class FakeSystem:
         self.gates: dict[str, tuple[str, str]] = {}  # name -> (uuid, table)
         self.calls: list[tuple[str, ...]] = []
         self.batches: list[list[list[str]]] = []
+        self.backups = 0
         self.fail: Callable[[Sequence[str]], str | None] = lambda argv: None
         self.recorder = FlightRecorder()
         self._minor = 10
@@ -252,6 +253,11 @@ class FakeSystem:
             lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
         if "--errorwhenfull" in opts:
             self.when_full = "error"
+        return ""
+
+    def _vgcfgbackup(self, opts: dict[str, list[str]], pos: list[str]) -> str:
+        assert pos == [self.vg], pos
+        self.backups += 1
         return ""
 
     def _lvremove(self, opts: dict[str, list[str]], pos: list[str]) -> str:

@@ -74,8 +74,9 @@ def test_group_from_source_batched(backend: LvmBackend, fake: FakeSystem) -> Non
     _model, members = backend.create_group_from_src(
         group, new, journal, source_group=group, source_vols=srcs
     )
-    (batch,) = fake.batches
-    assert [c[0] for c in batch] == ["lvcreate", "lvextend", "lvcreate", "lvextend"]
+    clones, grow = fake.batches
+    assert [c[0] for c in clones] == ["lvcreate", "lvcreate"]
+    assert [c[0] for c in grow] == ["lvextend", "lvextend"]
     assert [m.device_path for m in members or []] == [
         f"/dev/mapper/cohort-gate-{v.id}" for v in new
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cohort.errors import InvalidArgument
-from cohort.lvm.shell import ShellBatchError, _status, check_command, documents, run_batch
+from cohort.lvm.shell import ShellBatchError, check_command, documents, run_batch, status_of
 
 from .fakes import FakeSystem
 
@@ -17,7 +17,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "shell_report_stream.txt"
 def test_recorded_stream_statuses() -> None:
     # Recorded in the guest: lvs, lvcreate -s (ok), the same lvcreate again (fails), EOF.
     docs = documents(FIXTURE.read_text())
-    assert [_status(d) for d in docs] == [1, 1, 5, None]
+    assert [status_of(d) for d in docs] == [1, 1, 5, None]
     assert docs[0]["report"]
 
 
@@ -26,7 +26,7 @@ def test_documents_skip_noise() -> None:
         'garbage {not json\n{"log": [{"log_type": "status", "log_context": "shell", '
         '"log_ret_code": "1"}]} trailing'
     )
-    assert [_status(d) for d in documents(text)] == [1]
+    assert [status_of(d) for d in documents(text)] == [1]
 
 
 @pytest.mark.parametrize(

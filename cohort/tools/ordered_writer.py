@@ -39,7 +39,7 @@ DEFAULT_SLOTS = 1024
 #: Writes slower than this are listed one by one in the summary (stalls).
 STALL_SECONDS = 0.1
 #: At most this many stalls are listed (the longest are always in the latency figures).
-MAX_STALLS = 10_000
+MAX_STALLS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +136,7 @@ def write_ordered(
     stop: threading.Event | None = None,
     progress: str = "",
     direct: bool | None = None,
+    stall_seconds: float = STALL_SECONDS,
 ) -> WriteSummary:
     """Write until `duration` seconds have passed, `count` writes are done or `stop` is set
     (0: no such limit); the summary of the run."""
@@ -165,7 +166,7 @@ def write_ordered(
             latencies.append(took)
             if tracker:
                 tracker.done = seq
-            if took >= STALL_SECONDS and len(stalls) < MAX_STALLS:
+            if took >= stall_seconds and len(stalls) < MAX_STALLS:
                 stalls.append(Stall(seq, issued, took))
     view.release()
     buffer.close()
@@ -195,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     w.add_argument("--duration", type=float, default=0.0, help="seconds; 0: until signalled")
     w.add_argument("--count", type=int, default=0, help="stop after this many writes")
     w.add_argument("--progress", default="", help="keep this JSON file up to date")
+    w.add_argument(
+        "--stall-seconds", type=float, default=STALL_SECONDS, help="list writes this slow"
+    )
     k = sub.add_parser("check", help="is the image write-order consistent?")
     for p in (w, k):
         p.add_argument("devices", nargs="+")
@@ -215,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop=_stop_on_signals(),
             progress=args.progress,
             direct=args.direct,
+            stall_seconds=args.stall_seconds,
         )
         print(summary.as_json())
         return 0

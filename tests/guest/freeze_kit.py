@@ -93,8 +93,10 @@ def delete_group(api: Client, group_id: str) -> None:
 class Writer:
     """`python -m cohort.tools.ordered_writer write` on the devices, until stopped."""
 
-    def __init__(self, paths: Sequence[str], slots: int = SLOTS) -> None:
-        self.paths, self.slots = list(paths), slots
+    def __init__(
+        self, paths: Sequence[str], slots: int = SLOTS, stall_seconds: float = 0.1
+    ) -> None:
+        self.paths, self.slots, self.stall_seconds = list(paths), slots, stall_seconds
         self._dir = tempfile.TemporaryDirectory(prefix="ordered-writer-")
         self.progress_file = Path(self._dir.name) / "progress.json"
         self.proc: subprocess.Popen[str] | None = None
@@ -102,7 +104,8 @@ class Writer:
 
     def __enter__(self) -> Writer:
         argv = [sys.executable, "-m", "cohort.tools.ordered_writer", "write"]
-        argv += ["--slots", str(self.slots), "--progress", str(self.progress_file), *self.paths]
+        argv += ["--slots", str(self.slots), "--stall-seconds", str(self.stall_seconds)]
+        argv += ["--progress", str(self.progress_file), *self.paths]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         self.wait_progress(0, timeout=60)
         return self

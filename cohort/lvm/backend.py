@@ -27,7 +27,7 @@ from cohort.freeze.guard_client import GuardClient
 from cohort.freeze.hooks import DirHooks
 from cohort.freeze.protocol import Freeze, Hooks, NoHooks
 from cohort.freeze.settings import DEFAULT_FREEZE, FreezeSettings
-from cohort.lvm import hygiene
+from cohort.lvm import hygiene, repair
 from cohort.lvm.dmioctl import DmGates
 from cohort.lvm.embedded import DEFAULT_SIZE, POOL_NAME, VG_NAME, EmbeddedPool
 from cohort.lvm.errors import edge
@@ -141,9 +141,12 @@ class LvmBackend(LvmGroups):
         return backend
 
     def start(self) -> None:
-        """Attach the embedded pool, install LVM hygiene, check the pool, activate cohort's
-        LVs and recreate missing gates. Safe to run at every start."""
+        """Resume suspended gates (first of all), attach the embedded pool, install LVM
+        hygiene, check the pool, resume its suspended LVs through LVM and check its transaction
+        id (`cohort.lvm.repair`), activate cohort's LVs and recreate missing gates. Safe to run
+        at every start."""
         with edge("lvm backend start"):
+            repair.resume_gates(self.gates)
             loop = self.embedded.attach() if self.embedded else None
             if self.manage_lvm_config:
                 pvs = [loop] if loop else self._vg_pvs()
@@ -153,6 +156,8 @@ class LvmBackend(LvmGroups):
             pool = self.lvm.pool_lv()
             if not pool.attr.thin_pool:
                 raise BackendError(f"{pool.full_name} is not a thin pool")
+            repair.resume_suspended_lvs(self.lvm)
+            self.pool_problem = repair.check_pool_transaction(self.lvm)
             if pool.when_full != "error":
                 log.warning("thin pool queued I/O when full; setting --errorwhenfull y")
                 self.lvm.error_when_full()

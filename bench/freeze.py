@@ -33,11 +33,11 @@ from cohort.v1 import group_snapshots_pb2 as gs_pb
 from cohort.v1 import groups_pb2 as g_pb
 from tests.guest.freeze_kit import (
     Writer,
-    consistent_supported,
     delete_group,
     freeze_record,
     make_group,
     member_paths,
+    require_consistent,
     unique,
 )
 from tests.guest.helpers import SOCKET
@@ -156,7 +156,9 @@ def main() -> None:
     args = parser.parse_args()
     with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
         api = Client(channel)
-        consistent = not args.plain and consistent_supported(api)
+        consistent = not args.plain
+        if consistent:
+            require_consistent(api)
         group = make_group(api, unique("bench-freeze"), consistent=consistent)
         print(f"{'consistent' if consistent else 'plain'} group of {len(group.volume_ids)}")
         order, paths = member_paths(api, group)

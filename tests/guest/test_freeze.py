@@ -4,8 +4,7 @@ torn (the checker sees it), a consistent group's are each exactly the writes 1..
 held by the test hook leaves the gates suspended while `lvs`, `vgs` and `pvs` run by another
 process return. The fault matrix is in test_freeze_faults.py.
 
-The consistent tests are skipped while the backend does not report
-consistent_group_snapshot_enabled; the hook tests install a drop-in that sets cohortd's
+The LVM backend must report consistent_group_snapshot_enabled; the hook tests install a drop-in that sets cohortd's
 `[freeze] test_hooks_dir` and restart cohortd once (tests/guest/freeze_kit.py)."""
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from .freeze_kit import (
     Writer,
     clear_hooks,
     clone_verdict,
-    consistent_supported,
     delete_group,
     freeze_record,
     hold_at,
@@ -37,6 +35,7 @@ from .freeze_kit import (
     hooks_enabled,
     make_group,
     member_paths,
+    require_consistent,
     resume_everything_of_cohort,
     snapshot_verdict,
     suspended_devices,
@@ -130,8 +129,7 @@ def test_plain_group_images_are_torn(api: Client) -> None:
 
 
 def test_consistent_group_images_hold_exactly_a_prefix(api: Client) -> None:
-    if not consistent_supported(api):
-        pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+    require_consistent(api)
     group = make_group(api, unique("cons"), consistent=True)
     results = images_under_writer(api, group)
     for image in results:
@@ -143,8 +141,7 @@ def test_consistent_group_images_hold_exactly_a_prefix(api: Client) -> None:
 
 def test_no_freeze_hook_tears_a_consistent_group(api: Client, hooks: None) -> None:
     """The same writer and checker with the freeze switched off by the test-only switch."""
-    if not consistent_supported(api):
-        pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+    require_consistent(api)
     group = make_group(api, unique("nofz"), consistent=True)
     (HOOKS_DIR / "no_freeze").touch()
     try:
@@ -159,8 +156,7 @@ def test_held_freeze_suspends_gates_and_lvm_reports_return(api: Client, hooks: N
     """While a freeze is held (hook: frozen, HOLD seconds) every gate of the group is
     SUSPENDED in `dmsetup info`, and `lvs`, `vgs` and `pvs` run by another process return
     before the hold is over (LVM never opens a suspended gate)."""
-    if not consistent_supported(api):
-        pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+    require_consistent(api)
     group = make_group(api, unique("hold"), consistent=True)
     order, paths = member_paths(api, group)
     gates = {p.removeprefix("/dev/mapper/") for p in paths}

@@ -35,7 +35,6 @@ from .freeze_kit import (
     Writer,
     clear_hooks,
     clone_verdict,
-    consistent_supported,
     delete_group,
     freeze_record,
     hold_at,
@@ -43,6 +42,7 @@ from .freeze_kit import (
     hooks_enabled,
     make_group,
     member_paths,
+    require_consistent,
     resume_everything_of_cohort,
     snapshot_verdict,
     suspended_devices,
@@ -115,8 +115,7 @@ def consistent_group() -> Iterator[ConsistentGroup]:
     test hooks switched on."""
     with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
         api = Client(channel)
-        if not consistent_supported(api):
-            pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+        require_consistent(api)
         hooks_enabled()
         group = make_group(api, unique("fault"), consistent=True)
         order, paths = member_paths(api, group)

@@ -4,8 +4,9 @@ torn (the checker sees it), a consistent group's are each exactly the writes 1..
 held by the test hook leaves the gates suspended while `lvs`, `vgs` and `pvs` run by another
 process return. The fault matrix is in test_freeze_faults.py.
 
-The LVM backend must report consistent_group_snapshot_enabled; the hook tests install a drop-in that sets cohortd's
-`[freeze] test_hooks_dir` and restart cohortd once (tests/guest/freeze_kit.py)."""
+The LVM backend must report consistent_group_snapshot_enabled; the hook tests install a drop-in
+that sets cohortd's `[freeze] test_hooks_dir` and restart cohortd once
+(tests/guest/freeze_kit.py)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -151,8 +151,48 @@ def command_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _reap_later(proc: subprocess.Popen[str]) -> None:
-    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+def reap_later(proc: subprocess.Popen[Any]) -> None:
+    """Wait for `proc` in a thread of its own (it may be stuck in D state for a long time)."""
+
+    def reap() -> None:
+        proc.wait()
+        CHILDREN.discard(proc)
+
+    threading.Thread(target=reap, name=f"reap-{proc.pid}", daemon=True).start()
+
+
+class Children:
+    """Every child process cohort started and has not seen exit. cohortd waits for them before
+    it exits (`wait`): an `lvm` command stopped midway can leave a thin LV suspended."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[Any]] = set()
+        self._cond = threading.Condition()
+
+    def add(self, proc: subprocess.Popen[Any]) -> None:
+        with self._cond:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[Any]) -> None:
+        with self._cond:
+            self._procs.discard(proc)
+            self._cond.notify_all()
+
+    def running(self) -> list[int]:
+        with self._cond:
+            return [p.pid for p in self._procs if p.poll() is None]
+
+    def wait(self, timeout: float) -> list[int]:
+        """Wait up to `timeout` s for every child to exit; the pids still running."""
+        give_up = time.monotonic() + timeout
+        while (pids := self.running()) and time.monotonic() < give_up:
+            with self._cond:
+                self._cond.wait(min(0.1, max(0.0, give_up - time.monotonic())))
+        return pids
+
+
+#: The process's children, shared by every runner and `lvm` session.
+CHILDREN = Children()
 
 
 class CommandRunner:
@@ -198,12 +238,16 @@ class CommandRunner:
         except OSError as exc:
             self._finish(args, 127, str(exc), started, wall)
             raise CommandError(args, 127, str(exc)) from exc
+        CHILDREN.add(proc)
         try:
             out, err = proc.communicate(input, timeout=limit)
         except subprocess.TimeoutExpired:
             err = self._kill(proc)
             self._finish(args, -signal.SIGKILL, err, started, wall)
             raise CommandTimeout(args, limit, err) from None
+        finally:
+            if proc.returncode is not None:
+                CHILDREN.discard(proc)
         result = Result(args, proc.returncode, out, err, time.monotonic() - started)
         self._finish(
             args, proc.returncode, err, started, wall, failed=proc.returncode not in ok_codes
@@ -219,7 +263,7 @@ class CommandRunner:
             _, err = proc.communicate(timeout=KILL_GRACE)
         except subprocess.TimeoutExpired:
             # Unkillable (D state): do not hold the caller; reap it in the background.
-            _reap_later(proc)
+            reap_later(proc)
             return "timed out; child did not exit after SIGKILL (uninterruptible?)"
         return f"timed out; killed. {_tail(err or '')}".strip()
 

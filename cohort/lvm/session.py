@@ -22,12 +22,19 @@ import os
 import select
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
-from cohort.lvm.run import CommandError, CommandTimeout, FlightEntry, FlightRecorder, command_env
+from cohort.lvm.run import (
+    CHILDREN,
+    CommandError,
+    CommandTimeout,
+    FlightEntry,
+    FlightRecorder,
+    command_env,
+    reap_later,
+)
 from cohort.lvm.shell import PROFILE_NAME, Outcome, check_command, status_of
 
 #: Guard against a runaway output that never completes a JSON document.
@@ -59,6 +66,7 @@ class LvmSession:
             close_fds=True,
             start_new_session=True,
         )
+        CHILDREN.add(self._proc)
         self._pending = b""
         self._decoder = json.JSONDecoder()
 
@@ -119,8 +127,9 @@ class LvmSession:
         try:
             code = self._proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
-            threading.Thread(target=self._proc.wait, name=f"reap-{self.pid}", daemon=True).start()
+            reap_later(self._proc)
             return None
+        CHILDREN.discard(self._proc)
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._stderr.close()

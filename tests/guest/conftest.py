@@ -15,7 +15,17 @@ import pytest
 from .helpers import UNIT, in_guest, sh, unit_property, wait_serving
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--freeze-matrix",
+        action="store_true",
+        default=False,
+        help="run the freeze's full fault matrix (test_freeze_faults.py), not only CI's cases",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "full_matrix: a freeze fault case only --freeze-matrix runs")
     if in_guest():
         # The load test on LVM under emulation: 32 clients' LVM commands queue on the VG lock
         # and share 2 emulated CPUs, so a call may wait for dozens of others; each call still
@@ -26,6 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
+    if not config.getoption("--freeze-matrix", default=False):
+        kept = [item for item in items if item.get_closest_marker("full_matrix") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = kept
     skip = pytest.mark.skip(reason="guest suite: runs inside the test bed (vagrant/testbed test)")
     for item in items:
         if Path(item.fspath).is_relative_to(here):

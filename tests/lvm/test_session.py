@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.lvm.run import CommandError, FlightRecorder
+from cohort.lvm.run import CHILDREN, CommandError, FlightRecorder
 from cohort.lvm.session import LvmSession
 
 FAKE = (sys.executable, str(Path(__file__).with_name("fake_lvm_shell.py")))
@@ -49,3 +49,11 @@ def test_close_reports_the_exit_code() -> None:
     s = session()
     assert s.command(["lvs"]).ok
     assert s.close() == 0
+
+
+def test_cohortd_can_wait_for_every_child_it_started() -> None:
+    s = session()
+    assert s.pid in CHILDREN.running()
+    assert CHILDREN.wait(0.05) == [s.pid]  # still running: its input is open
+    s.close()
+    assert CHILDREN.wait(5) == []

@@ -127,6 +127,29 @@ class Progress:
         os.replace(tmp, self.path)
 
 
+#: Bytes zeroed per write when a run clears its slots.
+CLEAR_CHUNK = 1 << 20
+
+
+def clear(fds: Sequence[int], paths: Sequence[str], slots: int) -> None:
+    """Zero every slot of every device before the first write: a device used by an earlier run
+    would otherwise hold that run's blocks, and an image could not be judged."""
+    size = slots * BLOCK
+    chunk = mmap.mmap(-1, min(CLEAR_CHUNK, size))  # zeroed and page aligned
+    view = memoryview(chunk)
+    try:
+        for fd, path in zip(fds, paths, strict=True):
+            for offset in range(0, size, len(view)):
+                length = min(len(view), size - offset)
+                with view[:length] as part:
+                    if os.pwrite(fd, part, offset) != length:
+                        raise OSError(f"short write clearing {path} at {offset}")
+            os.fsync(fd)
+    finally:
+        view.release()
+        chunk.close()
+
+
 def write_ordered(
     paths: Sequence[str],
     *,
@@ -149,10 +172,11 @@ def write_ordered(
     stalls: list[Stall] = []
     tracker = Progress(progress, run_id) if progress else None
     uses_direct = [open_flags(p, direct, write=True)[1] for p in paths]
-    started = time.monotonic()
-    end = started + duration if duration > 0 else float("inf")
     seq = 0
     with opened(paths, direct, write=True) as fds, tracker or contextlib.nullcontext():
+        clear(fds, paths, slots)
+        started = time.monotonic()
+        end = started + duration if duration > 0 else float("inf")
         while not stop.is_set() and (count <= 0 or seq < count) and time.monotonic() < end:
             seq += 1
             device, slot = layout.place(seq)

@@ -51,7 +51,9 @@ from .test_scenario import Client
 ROUNDS = 3
 #: Writes the writer must complete between two images (so each is taken under I/O).
 BETWEEN = 20
-HOLD = 8.0
+#: The held freeze: long enough for `lvs`, `vgs` and `pvs` to answer, short enough that the
+#: hold and the 8 snapshots fit the guard's deadline ([freeze] deadline_seconds, 10 s).
+HOLD = 4.0
 
 
 @pytest.fixture

@@ -58,6 +58,17 @@ def test_written_image_is_consistent(tmp_path: Path, count: int) -> None:
     assert verdict.run_id == summary.run_id
 
 
+def test_a_second_run_on_the_same_devices_starts_from_clear_slots(tmp_path: Path) -> None:
+    """Devices reused by another run (a long one that wrapped around) hold only the new run's
+    blocks: each run clears its slots before its first write."""
+    paths = devices(tmp_path, 3)
+    write_ordered(paths, slots=SLOTS, count=3 * SLOTS * 2 + 5, direct=False)
+    summary = write_ordered(paths, slots=SLOTS, count=4, direct=False)
+    verdict = check(paths, SLOTS)
+    assert verdict.consistent, verdict
+    assert verdict.last == 4 and verdict.run_id == summary.run_id
+
+
 def test_a_device_behind_the_others_is_torn() -> None:
     layout = Layout(3, SLOTS)
     image = image_after(layout, 21)

@@ -35,12 +35,9 @@ from .freeze_kit import (
     Writer,
     clear_hooks,
     clone_verdict,
-    consistent_supported,
     delete_group,
     freeze_record,
     hold_at,
-    hooks_disabled,
-    hooks_enabled,
     make_group,
     member_paths,
     resume_everything_of_cohort,
@@ -110,19 +107,15 @@ class ConsistentGroup:
 
 
 @pytest.fixture(scope="module")
-def consistent_group() -> Iterator[ConsistentGroup]:
+def consistent_group(freeze_hooks: None) -> Iterator[ConsistentGroup]:
     """One consistent group for the whole matrix (each case removes what it made), with the
     test hooks switched on."""
     with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
         api = Client(channel)
-        if not consistent_supported(api):
-            pytest.skip("the backend does not report consistent_group_snapshot_enabled")
-        hooks_enabled()
         group = make_group(api, unique("fault"), consistent=True)
         order, paths = member_paths(api, group)
         yield ConsistentGroup(api, group, order, paths)
         delete_group(api, group.id)
-        hooks_disabled()
 
 
 def start(operation: str, cg: ConsistentGroup, name: str) -> threading.Thread:

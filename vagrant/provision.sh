@@ -223,6 +223,7 @@ install_cohort() {
     fi
     ln -sf "$VENV/bin/cohortd" /usr/local/bin/cohortd
     [[ ! -e $VENV/bin/cohortctl ]] || ln -sf "$VENV/bin/cohortctl" /usr/local/bin/cohortctl
+    [[ ! -e $VENV/bin/cohort-guard ]] || ln -sf "$VENV/bin/cohort-guard" /usr/local/bin/cohort-guard
 }
 
 cmd_cohort() {
@@ -251,7 +252,17 @@ cmd_cohort() {
     write_config "$backend" "$tcp_address" "$pool_device" "$ETC/tls"
 
     install -m 0644 "$src/systemd/cohortd.service" "$UNIT_DIR/cohortd.service"
+    if [[ -f $src/systemd/cohort-guard.service ]]; then
+        install -m 0644 "$src/systemd/cohort-guard.service" "$UNIT_DIR/cohort-guard.service"
+    fi
     systemctl daemon-reload
+    if [[ -f $UNIT_DIR/cohort-guard.service ]]; then
+        systemctl enable -q cohort-guard.service
+        systemctl restart cohort-guard.service || {
+            journalctl -u cohort-guard.service -n 50 --no-pager >&2 || true
+            die "cohort-guard did not start"
+        }
+    fi
     systemctl enable -q cohortd.service
     # Type=notify: returns once cohortd reported READY=1 (or failed).
     systemctl restart cohortd.service || {

@@ -42,6 +42,8 @@ def _scalar(field: Any, value: Any, *, detail: bool) -> str:
             if not value.seconds and not value.nanos:
                 return "-"
             return str(value.ToDatetime().replace(microsecond=0).isoformat()) + "Z"
+        if field.message_type.full_name == "cohort.v1.Freeze":
+            return _freeze(value)
         return json.dumps(MessageToDict(value, preserving_proto_field_name=True))
     if field.name.endswith("_bytes") and isinstance(value, int):
         return (
@@ -52,10 +54,21 @@ def _scalar(field: Any, value: Any, *, detail: bool) -> str:
     return str(value) if value != "" else "-"
 
 
+def _freeze(freeze: Any) -> str:
+    """A freeze record one item a line: its path, its window, each member gate's stall."""
+    path = enum_label(freeze.DESCRIPTOR.fields_by_name["path"].enum_type, freeze.path)
+    lines = [f"path={path}", f"window_seconds={freeze.window_seconds:g}"]
+    lines += [f"stall_seconds {s.volume_id}={s.stall_seconds:g}" for s in freeze.stalls]
+    return "\n".join(lines)
+
+
 def format_field(message: Message, name: str, *, detail: bool = False) -> str:
-    """One field of `message` as text; lists and maps one item per line."""
+    """One field of `message` as text; lists and maps one item per line; "-" for an unset
+    message."""
     field = message.DESCRIPTOR.fields_by_name[name]
     value = getattr(message, name)
+    if field.message_type is not None and not field.is_repeated and not message.HasField(name):
+        return "-"
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         return "\n".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
     if field.is_repeated:

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cohort.freeze.settings import MAX_DEADLINE_SECONDS, FreezeSettings
+
 DEFAULT_PATH = Path("/etc/cohort/cohortd.toml")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -95,6 +97,8 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
+    #: Consistent group snapshots and clones of groups (cohort.freeze).
+    freeze: FreezeSettings = field(default_factory=FreezeSettings)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (for `cohortd --check-config`)."""
@@ -268,6 +272,15 @@ def validate(config: Config) -> None:
         raise ConfigError("[backend] reserved_percentage must be between 0 and 100")
     if be.max_group_volumes < 1:
         raise ConfigError("[backend] max_group_volumes must be >= 1")
+    fr = config.freeze
+    if not 0 < fr.deadline_seconds < MAX_DEADLINE_SECONDS:
+        raise ConfigError(
+            f"[freeze] deadline_seconds must be > 0 and below {MAX_DEADLINE_SECONDS:g}"
+        )
+    if fr.max_group_volumes < 1:
+        raise ConfigError("[freeze] max_group_volumes must be >= 1")
+    if not fr.guard_socket:
+        raise ConfigError("[freeze] guard_socket must be set")
 
 
 def _host_port(address: str, where: str) -> tuple[str, int]:

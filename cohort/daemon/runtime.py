@@ -11,7 +11,7 @@ import structlog
 from cohort.daemon.backends import build_backend
 from cohort.daemon.broadcaster import Broadcaster
 from cohort.daemon.config import Config
-from cohort.daemon.metrics import MetricsServer
+from cohort.daemon.metrics import MetricsServer, observe_freeze
 from cohort.daemon.server import GrpcServer
 from cohort.daemon.upstream import UpstreamReporter
 from cohort.domain.capabilities import CapabilityPolicy
@@ -33,6 +33,7 @@ def policy(config: Config) -> CapabilityPolicy:
         max_over_subscription_ratio=config.backend.max_over_subscription_ratio,
         reserved_percentage=config.backend.reserved_percentage,
         max_group_volumes=config.backend.max_group_volumes,
+        max_consistent_group_volumes=config.freeze.max_group_volumes,
     )
 
 
@@ -55,9 +56,10 @@ class Daemon:
     def _start(self) -> None:
         cfg = self.config
         state_dir = Path(cfg.state.directory)
-        backend = build_backend(cfg.backend, state_dir)
+        backend = build_backend(cfg.backend, state_dir, cfg.freeze)
         self.store = SqlStore.open(state_dir)
         manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
+        manager.observe_freezes(observe_freeze)
         manager.recover()
         broadcaster = Broadcaster(manager.capabilities)
         manager.subscribe(broadcaster.notify)

@@ -21,6 +21,9 @@ class CapabilityPolicy:
     reserved_percentage: int = 0
     #: The most volumes a group may hold (a rule, not a capability; see docs/CONVENTIONS.md).
     max_group_volumes: int = 256
+    #: The most volumes a consistent group may hold ([freeze] max_group_volumes): its freeze
+    #: must fit the guard's deadline.
+    max_consistent_group_volumes: int = 16
 
 
 @dataclass(frozen=True, slots=True)

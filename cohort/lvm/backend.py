@@ -23,8 +23,12 @@ from pathlib import Path
 import structlog
 
 from cohort.errors import BackendError
-from cohort.freeze.protocol import Freeze
-from cohort.lvm import hygiene
+from cohort.freeze.guard_client import GuardClient
+from cohort.freeze.hooks import DirHooks
+from cohort.freeze.protocol import Freeze, Hooks, NoHooks
+from cohort.freeze.settings import DEFAULT_FREEZE, FreezeSettings
+from cohort.lvm import hygiene, repair
+from cohort.lvm.dmioctl import DmGates
 from cohort.lvm.embedded import DEFAULT_SIZE, POOL_NAME, VG_NAME, EmbeddedPool
 from cohort.lvm.errors import edge
 from cohort.lvm.freeze import LvmFreeze
@@ -78,7 +82,12 @@ class LvmBackend(LvmGroups):
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def from_config(
-        cls, section: Mapping[str, object], state_dir: Path, *, start: bool = True
+        cls,
+        section: Mapping[str, object],
+        state_dir: Path,
+        *,
+        start: bool = True,
+        freeze: FreezeSettings = DEFAULT_FREEZE,
     ) -> LvmBackend:
         unknown = set(section) - _CONFIG_KEYS
         if unknown:
@@ -124,15 +133,20 @@ class LvmBackend(LvmGroups):
             embedded=embedded,
             manage_lvm_config=manage,
             filter_accept=accept,
+            freezer=_freezer(freeze),
+            command_timeout=number("command_timeout_seconds", 120.0),
         )
         if start:
             backend.start()
         return backend
 
     def start(self) -> None:
-        """Attach the embedded pool, install LVM hygiene, check the pool, activate cohort's
-        LVs and recreate missing gates. Safe to run at every start."""
+        """Resume suspended gates (first of all), attach the embedded pool, install LVM
+        hygiene, check the pool, resume its suspended LVs through LVM and check its transaction
+        id (`cohort.lvm.repair`), activate cohort's LVs and recreate missing gates. Safe to run
+        at every start."""
         with edge("lvm backend start"):
+            repair.resume_gates(self.gates)
             loop = self.embedded.attach() if self.embedded else None
             if self.manage_lvm_config:
                 pvs = [loop] if loop else self._vg_pvs()
@@ -142,6 +156,8 @@ class LvmBackend(LvmGroups):
             pool = self.lvm.pool_lv()
             if not pool.attr.thin_pool:
                 raise BackendError(f"{pool.full_name} is not a thin pool")
+            repair.resume_suspended_lvs(self.lvm)
+            self.pool_problem = repair.check_pool_transaction(self.lvm)
             if pool.when_full != "error":
                 log.warning("thin pool queued I/O when full; setting --errorwhenfull y")
                 self.lvm.error_when_full()
@@ -152,3 +168,10 @@ class LvmBackend(LvmGroups):
     def _vg_pvs(self) -> list[str]:
         out = self.runner.run(pvs_argv()).stdout
         return [pv.name for pv in parse_pvs(out) if pv.vg == self.lvm.vg]
+
+
+def _freezer(settings: FreezeSettings) -> Freeze:
+    """The real freeze: gates by device-mapper ioctls, `cohort-guard` as the deadline guard."""
+    hooks: Hooks = DirHooks(Path(settings.test_hooks_dir)) if settings.test_hooks_dir else NoHooks()
+    guard = GuardClient(settings.guard_socket)
+    return Freeze(DmGates(), guard, settings.deadline_seconds, hooks)

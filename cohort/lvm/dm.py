@@ -97,6 +97,11 @@ class Gates:
         name = names.gate_name(volume_id)
         table = linear_table(lower_devno, size_bytes)
         self._call([self._dmsetup, "reload", "--table", table, "--", name], f"gate {volume_id}")
+        self.resume(volume_id)
+
+    def resume(self, volume_id: str) -> None:
+        """Resume the gate (a no-op on a gate that is not suspended)."""
+        name = names.gate_name(volume_id)
         self._call([self._dmsetup, "resume", "--", name], f"gate {volume_id}")
 
     def remove(self, volume_id: str) -> None:

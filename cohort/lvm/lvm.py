@@ -19,11 +19,14 @@ from collections.abc import Iterator, Sequence
 from cohort.lvm import names
 from cohort.lvm.errors import ObjectNotFound, classify
 from cohort.lvm.report import (
+    REPORT_OPTIONS,
     LogicalVolume,
+    ReportError,
     VolumeGroup,
     lvs_argv,
     parse_lvs,
     parse_vgs,
+    rows,
     vgs_argv,
 )
 from cohort.lvm.run import CommandError, Runner
@@ -137,6 +140,16 @@ class Lvm:
     def pool_lv(self) -> LogicalVolume:
         return self.require(self.pool)
 
+    def transaction_id(self) -> int:
+        """The thin pool's transaction id in LVM's metadata."""
+        columns = ("lv_name", "transaction_id")
+        pool = self.full(self.pool)
+        argv = ["lvm", "lvs", *REPORT_OPTIONS, "-o", ",".join(columns), "--", pool]
+        found = list(rows(self._call(argv, pool), "lv", columns))
+        if len(found) != 1:
+            raise ReportError(f"LVM report for {pool} has {len(found)} rows, not 1")
+        return found[0].integer("transaction_id")
+
     # -- argv builders (also used in shell batches, without the leading "lvm") --------------
     def create_thin_argv(self, lv: str, size_bytes: int, object_id: str) -> list[str]:
         return [
@@ -194,6 +207,11 @@ class Lvm:
     def backup(self) -> None:
         """Back up the VG's metadata (`vgcfgbackup`), after commands run with `-An`."""
         self._call(["lvm", "vgcfgbackup", "--", self.vg], f"volume group {self.vg}")
+
+    def refresh(self, lv: str) -> None:
+        """`lvchange --refresh`: LVM reloads the LV's table from its metadata and resumes it (a
+        suspended LV too: see cohort.lvm.repair)."""
+        self._change(["lvchange", "--refresh", "--", self.full(lv)], self.full(lv))
 
     def remove(self, lv: str) -> None:
         """Idempotent: an LV that does not exist is removed already."""

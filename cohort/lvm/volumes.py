@@ -26,7 +26,7 @@ import structlog
 from cohort.domain.backend import PoolStats, Step, VolumeUpdate
 from cohort.domain.model import Snapshot, Volume
 from cohort.errors import BackendError
-from cohort.lvm import names
+from cohort.lvm import names, repair
 from cohort.lvm.dm import Gates, linear_table
 from cohort.lvm.errors import NoSpace, ObjectExists, ObjectNotFound, edge
 from cohort.lvm.lvm import Lvm
@@ -53,6 +53,9 @@ class LvmVolumes:
         self.gates = Gates(runner)
         self.full_threshold_percent = full_threshold_percent
         self._extent: int | None = None
+        self.pool_problem: str | None = None
+        """What start-up found wrong with the pool and could not repair (cohort.lvm.repair):
+        the pool reports backend_state "down" until a check finds it repaired."""
 
     @property
     def consistent_group_snapshot(self) -> bool:
@@ -79,7 +82,10 @@ class LvmVolumes:
         meta = pool.metadata_percent or 0.0
         thin = [lv for lv in lvs if lv.attr.thin and lv.pool_lv == self.lvm.pool]
         used = math.ceil(pool.size * max(data, meta) / 100)
-        state = "up" if pool.attr.active and pool.attr.health.value == "-" else "down"
+        if self.pool_problem is not None:
+            self.pool_problem = repair.check_pool_transaction(self.lvm)
+        healthy = pool.attr.active and pool.attr.health.value == "-"
+        state = "up" if healthy and self.pool_problem is None else "down"
         return PoolStats(
             pool_name=f"{self.lvm.vg}/{self.lvm.pool}",
             total_bytes=pool.size,

@@ -42,6 +42,7 @@ from cohort.errors import (
     ResourceExhausted,
 )
 from cohort.manager import outcomes
+from cohort.manager.freezes import FreezeObserver, FreezeReport, log_freeze
 from cohort.manager.journal import Journal
 from cohort.manager.reservations import Mode, Pending, Reservations, Ticket
 
@@ -74,6 +75,7 @@ class Core:
         self._figures: tuple[float, PoolStats] | None = None
         self._figures_lock = threading.Lock()
         self._subscribers: list[Callable[[], None]] = []
+        self._freeze_observers: list[FreezeObserver] = []
         self.cg_type_id = self._ensure_cg_type()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -153,6 +155,25 @@ class Core:
                 callback()
             except Exception:  # a subscriber must never break an RPC
                 log.exception("capability subscriber failed")
+
+    def observe_freezes(self, observer: FreezeObserver) -> None:
+        """Call `observer` with a FreezeReport after each image the backend reports taken."""
+        self._freeze_observers.append(observer)
+
+    def report_freeze(
+        self, operation: str, subject_id: str, members: int, verdict: outcomes.Verdict
+    ) -> None:
+        """Log how the image of `subject_id` was taken, and tell the observers (if the backend
+        reported it)."""
+        if verdict.freeze is None:
+            return
+        report = FreezeReport(operation, subject_id, verdict.freeze, members, verdict.failed)
+        log_freeze(report)
+        for observer in list(self._freeze_observers):
+            try:
+                observer(report)
+            except Exception:  # an observer must never break an RPC
+                log.exception("freeze observer failed")
 
     def journaled_create(
         self,
@@ -252,13 +273,17 @@ class Core:
         check_room(stats, self.policy, size_bytes, what)
 
     def require_group_size(self, tx: Transaction, group: Group, adding: int, removing: int) -> None:
-        """A group holds at most `max_group_volumes` volumes ([backend] max_group_volumes)."""
-        limit = self.policy.max_group_volumes
+        """A group holds at most [backend] max_group_volumes volumes; a consistent group at
+        most [freeze] max_group_volumes, so that its freeze fits the guard's deadline."""
+        if group.consistent:
+            limit, setting = self.policy.max_consistent_group_volumes, "[freeze]"
+        else:
+            limit, setting = self.policy.max_group_volumes, "[backend]"
         size = tx.volumes.count(group_id=group.id) + adding - removing
         if adding and size > limit:
             raise ResourceExhausted(
                 f"group {group.name} would hold {size} volumes; at most {limit} "
-                "([backend] max_group_volumes)"
+                f"({setting} max_group_volumes)"
             )
 
     @staticmethod

@@ -60,7 +60,7 @@ class FromSourceMixin(GroupsMixin):
             member_ids = [v.id for v in volumes]
 
             def call(journal: Journal) -> outcomes.Verdict:
-                _, updates = self.backend.create_group_from_src(
+                model, updates = self.backend.create_group_from_src(
                     group,
                     volumes,
                     journal,
@@ -69,15 +69,16 @@ class FromSourceMixin(GroupsMixin):
                     source_group=src_group,
                     source_vols=src_vols if src_group else None,
                 )
-                return outcomes.create_group_from_src(updates, member_ids)
+                return outcomes.taken(outcomes.create_group_from_src(updates, member_ids), model)
 
             verdict, error = self.journaled_create(
                 "create_group_from_src", group.id, member_ids, call
             )
             with self.mutation() as tx:
                 apply_volumes(tx.volumes, volumes, verdict.member_status, verdict.device_paths)
-                patch(tx.groups, group, status=self._group_status(verdict))
+                patch(tx.groups, group, status=self._group_status(verdict), **verdict.recorded())
         self.notify()
+        self.report_freeze("create_group_from_src", group.id, len(volumes), verdict)
         if verdict.failed:
             message = f"{label(group, cg)}: create from source failed: {verdict.reason}"
             raise self.failure(error, message)

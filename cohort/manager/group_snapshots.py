@@ -80,12 +80,14 @@ class GroupSnapshotsMixin(Core):
 
             def call(journal: Journal) -> outcomes.Verdict:
                 model, updates = self.backend.create_group_snapshot(gsnap, snapshots, journal)
-                return outcomes.group_members(model, updates, member_ids, deleting=False)
+                verdict = outcomes.group_members(model, updates, member_ids, deleting=False)
+                return outcomes.taken(verdict, model)
 
             verdict, error = self.journaled_create(
                 "create_group_snapshot", gsnap.id, member_ids, call
             )
             self._settle(gsnap, snapshots, verdict)
+        self.report_freeze("create_group_snapshot", gsnap.id, len(snapshots), verdict)
         if verdict.failed:
             raise self.failure(error, f"{gs_label(gsnap, cg)}: create failed: {verdict.reason}")
         return gsnap
@@ -99,7 +101,7 @@ class GroupSnapshotsMixin(Core):
             if status is SnapshotStatus.DELETED:
                 tx.group_snapshots.remove(gsnap.id)
             else:
-                patch(tx.group_snapshots, gsnap, status=status)
+                patch(tx.group_snapshots, gsnap, status=status, **verdict.recorded())
         self.notify()
 
     def delete_group_snapshot(self, ref: str, *, cg: bool = False) -> None:

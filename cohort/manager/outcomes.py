@@ -22,9 +22,10 @@ The rules, per method (the driver "raised" case is handled by the caller: everyt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cohort.domain.backend import MemberUpdate, ModelUpdate
+from cohort.domain.model import FreezeRecord
 
 ERROR = "error"
 ERROR_DELETING = "error_deleting"
@@ -41,6 +42,13 @@ class Verdict:
     #: member id -> device path returned by the backend (volume creates).
     device_paths: dict[str, str]
     reason: str = ""
+    #: How a group snapshot's or a group clone's image was taken, as the backend reported it
+    #: (kept whatever the verdict: a failed freeze records its window too).
+    freeze: FreezeRecord | None = None
+
+    def recorded(self) -> dict[str, object]:
+        """The freeze record as a change to the taken image's record (none: no change)."""
+        return {} if self.freeze is None else {"freeze": self.freeze}
 
 
 def _returned(updates: Sequence[MemberUpdate] | None) -> dict[str, MemberUpdate]:
@@ -97,6 +105,11 @@ def group_members(
             statuses = dict.fromkeys(member_ids, ERROR)
         return Verdict(True, parent, statuses, _paths(updates), f"members failed: {bad}")
     return Verdict(False, success, dict.fromkeys(member_ids, success), _paths(updates))
+
+
+def taken(verdict: Verdict, model: ModelUpdate | None) -> Verdict:
+    """The verdict of a create that takes a group's image, with the backend's freeze record."""
+    return verdict if model is None else replace(verdict, freeze=model.freeze)
 
 
 def create_group(model: ModelUpdate | None) -> Verdict:

@@ -2,7 +2,9 @@
 
 A codec knows, per attribute, how the value is stored: enums as their string value, dicts and
 lists as JSON (copied both ways, so no domain object shares a mutable value with a row), an
-operation's steps as a list of plain dicts. Rows and records have the same attribute names.
+operation's steps as a list of plain dicts. Rows and records have the same attribute names,
+except for a *composite* attribute, kept in several columns named after it (a freeze record:
+`freeze_path`, `freeze_window_seconds`, `freeze_stalls`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from cohort.domain.model import (
+    FreezePath,
+    FreezeRecord,
     Group,
     GroupSnapshot,
     GroupStatus,
@@ -74,6 +78,39 @@ def _decode_steps(steps: list[dict[str, Any]]) -> list[StepRecord]:
 
 
 @dataclass(frozen=True, slots=True)
+class Composite:
+    """One attribute kept in several columns: its value as a tuple of column values, and
+    back (None when the record has none: every column NULL)."""
+
+    columns: tuple[str, ...]
+    encode: Callable[[Any], tuple[Any, ...]]
+    decode: Callable[[tuple[Any, ...]], Any]
+
+
+def _encode_freeze(freeze: FreezeRecord | None) -> tuple[Any, ...]:
+    if freeze is None:
+        return (None, None, None)
+    return (freeze.path.value, freeze.window_seconds, dict(freeze.stalls))
+
+
+def _decode_freeze(columns: tuple[Any, ...]) -> FreezeRecord | None:
+    path, window, stalls = columns
+    if path is None:
+        return None
+    return FreezeRecord(
+        FreezePath(path), float(window), {str(k): float(v) for k, v in stalls.items()}
+    )
+
+
+#: Path as text and window as a number, so SQL can filter and aggregate them; the per-gate
+#: stalls as one JSON object: only ever read with their record, never filtered or joined (a
+#: child table would add a join to every read of a group or group snapshot for no query).
+FREEZE = Composite(
+    ("freeze_path", "freeze_window_seconds", "freeze_stalls"), _encode_freeze, _decode_freeze
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Codec(Generic[T]):
     """How one kind of record maps onto its table."""
 
@@ -86,24 +123,35 @@ class Codec(Generic[T]):
     special: dict[str, tuple[Convert, Convert | None]]
     #: attributes kept as JSON: not usable in filters
     json_fields: frozenset[str]
+    #: attributes kept in several columns: not usable in filters either
+    composites: dict[str, Composite]
+
+    def columns_of(self, name: str) -> tuple[str, ...]:
+        """The columns that hold attribute `name`, in order."""
+        composite = self.composites.get(name)
+        return composite.columns if composite else (name,)
 
     def to_columns(self, obj: T) -> dict[str, Any]:
+        return self._encode({name: getattr(obj, name) for name in self.fields})
+
+    def _encode(self, values: dict[str, Any]) -> dict[str, Any]:
         columns: dict[str, Any] = {}
-        for name in self.fields:
-            value = getattr(obj, name)
-            if name in self.special:
-                value = self.special[name][0](value)
-            columns[name] = value
+        for name, value in values.items():
+            composite = self.composites.get(name)
+            if composite is not None:
+                columns.update(zip(composite.columns, composite.encode(value), strict=True))
+            elif name in self.special:
+                columns[name] = self.special[name][0](value)
+            else:
+                columns[name] = value
         return columns
 
     def patch_columns(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Columns for a partial update; an attribute the record lacks is a ValueError."""
-        columns: dict[str, Any] = {}
-        for name, value in changes.items():
+        for name in changes:
             if name not in self.fields or name == "id":
                 raise ValueError(f"cannot patch {name!r} of a {self.kind}")
-            columns[name] = self.special[name][0](value) if name in self.special else value
-        return columns
+        return self._encode(changes)
 
     def column_value(self, name: str, value: object) -> object:
         """A filter value as stored (enums by value, datetimes in UTC)."""
@@ -118,6 +166,7 @@ def _codec(
     row: type[Base],
     enums: dict[str, type[Enum]] | None = None,
     json: dict[str, tuple[Convert, Convert]] | None = None,
+    composites: dict[str, Composite] | None = None,
 ) -> Codec[T]:
     fields = tuple(f.name for f in dataclasses.fields(record))  # type: ignore[arg-type]
     special: dict[str, tuple[Convert, Convert | None]] = {}
@@ -128,7 +177,7 @@ def _codec(
         members = {member.value: member for member in enum}
         special[name] = (_enum_value, members.__getitem__)
     special.update(json or {})
-    return Codec(kind, record, row, fields, special, frozenset(json or {}))
+    return Codec(kind, record, row, fields, special, frozenset(json or {}), composites or {})
 
 
 _DICT: tuple[Convert, Convert] = (dict, dict)
@@ -139,10 +188,19 @@ GROUP_TYPES = _codec("group type", GroupType, GroupTypeRow, json={"group_specs":
 VOLUMES = _codec("volume", Volume, VolumeRow, enums={"status": VolumeStatus})
 SNAPSHOTS = _codec("snapshot", Snapshot, SnapshotRow, enums={"status": SnapshotStatus})
 GROUPS = _codec(
-    "group", Group, GroupRow, enums={"status": GroupStatus}, json={"volume_type_ids": _LIST}
+    "group",
+    Group,
+    GroupRow,
+    enums={"status": GroupStatus},
+    json={"volume_type_ids": _LIST},
+    composites={"freeze": FREEZE},
 )
 GROUP_SNAPSHOTS = _codec(
-    "group snapshot", GroupSnapshot, GroupSnapshotRow, enums={"status": SnapshotStatus}
+    "group snapshot",
+    GroupSnapshot,
+    GroupSnapshotRow,
+    enums={"status": SnapshotStatus},
+    composites={"freeze": FREEZE},
 )
 OPERATIONS = _codec(
     "operation",

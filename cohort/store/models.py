@@ -17,7 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cohort.store.types import UTCDateTime
@@ -43,6 +53,16 @@ class Base(DeclarativeBase):
 
 def _ref(target: str) -> ForeignKey:
     return ForeignKey(target, deferrable=True, initially="DEFERRED")
+
+
+class _Freeze:
+    """How a group's image was taken (cohort.domain.model.FreezeRecord; every column NULL when
+    there is none): the path, the freeze window, and the per-member-volume gate stalls (JSON:
+    volume id -> seconds)."""
+
+    freeze_path: Mapped[str | None] = mapped_column(String(16))
+    freeze_window_seconds: Mapped[float | None] = mapped_column(Float)
+    freeze_stalls: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
 
 class _Row:
@@ -103,7 +123,7 @@ class SnapshotRow(_Row, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class GroupRow(_Row, Base):
+class GroupRow(_Row, _Freeze, Base):
     __tablename__ = "groups"
     __table_args__ = _TABLE_ARGS
 
@@ -118,7 +138,7 @@ class GroupRow(_Row, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class GroupSnapshotRow(_Row, Base):
+class GroupSnapshotRow(_Row, _Freeze, Base):
     __tablename__ = "group_snapshots"
     __table_args__ = _TABLE_ARGS
 

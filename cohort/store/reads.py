@@ -77,18 +77,29 @@ class Reader(Generic[T]):
         self._dialect = dialect
         self._table = codec.row.__table__
         columns = self._table.c
-        #: The record's fields in order, then seq (for page tokens).
-        self._selected = [columns[name] for name in codec.fields] + [columns.seq]
+        #: The columns of the record's fields in order, then seq (for page tokens).
+        names = [column for name in codec.fields for column in codec.columns_of(name)]
+        self._selected = [columns[name] for name in names] + [columns.seq]
         self._decoders: list[tuple[int, Decode]] = []
-        for index, name in enumerate(codec.fields):
+        for index, name in enumerate(names):
             processor = columns[name].type.dialect_impl(dialect).result_processor(dialect, None)
             special = codec.special.get(name)
             decode = _chain(processor, special[1] if special else None)
             if decode is not None:
                 self._decoders.append((index, decode))
+        #: (first column's index, column count, decode) per composite field, last first, so
+        #: that folding one leaves the indexes of those before it unchanged.
+        self._composites = sorted(
+            (
+                (names.index(c.columns[0]), len(c.columns), c.decode)
+                for c in codec.composites.values()
+            ),
+            reverse=True,
+        )
         self._binders: dict[str, Decode | None] = {
             name: columns[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in codec.fields
+            if name not in codec.composites
         }
         #: (kind, summed attribute, filter shapes) -> statement
         self._statements: dict[tuple[str, str, Shape, Shape], _Statement] = {}
@@ -146,6 +157,8 @@ class Reader(Generic[T]):
         for index, decode in self._decoders:
             values[index] = decode(values[index])
         del values[-1]  # seq
+        for start, count, fold in self._composites:
+            values[start : start + count] = [fold(tuple(values[start : start + count]))]
         return self.codec.record(*values)
 
     def _one(self, dbapi: Any, attribute: str, value: str) -> T | None:
@@ -221,7 +234,7 @@ class Reader(Generic[T]):
     def _filter_column(self, attribute: str) -> Any:
         if attribute not in self.codec.fields:
             raise ValueError(f"a {self.codec.kind} has no attribute {attribute!r}")
-        if attribute in self.codec.json_fields:
+        if attribute in self.codec.json_fields or attribute in self.codec.composites:
             raise ValueError(f"cannot filter {self.codec.kind}s on {attribute!r}")
         return self._table.c[attribute]
 

@@ -24,17 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ohort/v1/common.proto\x12\tcohort.v1*\x8f\x02\n\x0cVolumeStatus\x12\x1d\n\x19VOLUME_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16VOLUME_STATUS_CREATING\x10\x01\x12\x1b\n\x17VOLUME_STATUS_AVAILABLE\x10\x02\x12\x18\n\x14VOLUME_STATUS_IN_USE\x10\x03\x12\x1b\n\x17VOLUME_STATUS_EXTENDING\x10\x04\x12\x1a\n\x16VOLUME_STATUS_DELETING\x10\x05\x12\x17\n\x13VOLUME_STATUS_ERROR\x10\x06\x12 \n\x1cVOLUME_STATUS_ERROR_DELETING\x10\x07\x12\x19\n\x15VOLUME_STATUS_DELETED\x10\x08*\x84\x02\n\x0bGroupStatus\x12\x1c\n\x18GROUP_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15GROUP_STATUS_CREATING\x10\x01\x12\x1a\n\x16GROUP_STATUS_AVAILABLE\x10\x02\x12\x19\n\x15GROUP_STATUS_UPDATING\x10\x03\x12\x19\n\x15GROUP_STATUS_DELETING\x10\x04\x12\x16\n\x12GROUP_STATUS_ERROR\x10\x05\x12\x1f\n\x1bGROUP_STATUS_ERROR_DELETING\x10\x06\x12\x18\n\x14GROUP_STATUS_DELETED\x10\x07\x12\x17\n\x13GROUP_STATUS_IN_USE\x10\x08*\xe8\x01\n\x0eSnapshotStatus\x12\x1f\n\x1bSNAPSHOT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SNAPSHOT_STATUS_CREATING\x10\x01\x12\x1d\n\x19SNAPSHOT_STATUS_AVAILABLE\x10\x02\x12\x1c\n\x18SNAPSHOT_STATUS_DELETING\x10\x03\x12\x19\n\x15SNAPSHOT_STATUS_ERROR\x10\x04\x12\"\n\x1eSNAPSHOT_STATUS_ERROR_DELETING\x10\x05\x12\x1b\n\x17SNAPSHOT_STATUS_DELETED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ohort/v1/common.proto\x12\tcohort.v1\"5\n\tGateStall\x12\x11\n\tvolume_id\x18\x01 \x01(\t\x12\x15\n\rstall_seconds\x18\x02 \x01(\x01\"k\n\x06\x46reeze\x12#\n\x04path\x18\x01 \x01(\x0e\x32\x15.cohort.v1.FreezePath\x12\x16\n\x0ewindow_seconds\x18\x02 \x01(\x01\x12$\n\x06stalls\x18\x03 \x03(\x0b\x32\x14.cohort.v1.GateStall*\x8f\x02\n\x0cVolumeStatus\x12\x1d\n\x19VOLUME_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16VOLUME_STATUS_CREATING\x10\x01\x12\x1b\n\x17VOLUME_STATUS_AVAILABLE\x10\x02\x12\x18\n\x14VOLUME_STATUS_IN_USE\x10\x03\x12\x1b\n\x17VOLUME_STATUS_EXTENDING\x10\x04\x12\x1a\n\x16VOLUME_STATUS_DELETING\x10\x05\x12\x17\n\x13VOLUME_STATUS_ERROR\x10\x06\x12 \n\x1cVOLUME_STATUS_ERROR_DELETING\x10\x07\x12\x19\n\x15VOLUME_STATUS_DELETED\x10\x08*\x84\x02\n\x0bGroupStatus\x12\x1c\n\x18GROUP_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15GROUP_STATUS_CREATING\x10\x01\x12\x1a\n\x16GROUP_STATUS_AVAILABLE\x10\x02\x12\x19\n\x15GROUP_STATUS_UPDATING\x10\x03\x12\x19\n\x15GROUP_STATUS_DELETING\x10\x04\x12\x16\n\x12GROUP_STATUS_ERROR\x10\x05\x12\x1f\n\x1bGROUP_STATUS_ERROR_DELETING\x10\x06\x12\x18\n\x14GROUP_STATUS_DELETED\x10\x07\x12\x17\n\x13GROUP_STATUS_IN_USE\x10\x08*\xe8\x01\n\x0eSnapshotStatus\x12\x1f\n\x1bSNAPSHOT_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SNAPSHOT_STATUS_CREATING\x10\x01\x12\x1d\n\x19SNAPSHOT_STATUS_AVAILABLE\x10\x02\x12\x1c\n\x18SNAPSHOT_STATUS_DELETING\x10\x03\x12\x19\n\x15SNAPSHOT_STATUS_ERROR\x10\x04\x12\"\n\x1eSNAPSHOT_STATUS_ERROR_DELETING\x10\x05\x12\x1b\n\x17SNAPSHOT_STATUS_DELETED\x10\x06*X\n\nFreezePath\x12\x1b\n\x17\x46REEZE_PATH_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46REEZE_PATH_FREEZE\x10\x01\x12\x15\n\x11\x46REEZE_PATH_PLAIN\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cohort.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VOLUMESTATUS']._serialized_start=38
-  _globals['_VOLUMESTATUS']._serialized_end=309
-  _globals['_GROUPSTATUS']._serialized_start=312
-  _globals['_GROUPSTATUS']._serialized_end=572
-  _globals['_SNAPSHOTSTATUS']._serialized_start=575
-  _globals['_SNAPSHOTSTATUS']._serialized_end=807
+  _globals['_VOLUMESTATUS']._serialized_start=202
+  _globals['_VOLUMESTATUS']._serialized_end=473
+  _globals['_GROUPSTATUS']._serialized_start=476
+  _globals['_GROUPSTATUS']._serialized_end=736
+  _globals['_SNAPSHOTSTATUS']._serialized_start=739
+  _globals['_SNAPSHOTSTATUS']._serialized_end=971
+  _globals['_FREEZEPATH']._serialized_start=973
+  _globals['_FREEZEPATH']._serialized_end=1061
+  _globals['_GATESTALL']._serialized_start=37
+  _globals['_GATESTALL']._serialized_end=90
+  _globals['_FREEZE']._serialized_start=92
+  _globals['_FREEZE']._serialized_end=199
 # @@protoc_insertion_point(module_scope)

@@ -3,16 +3,19 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
 
-if sys.version_info >= (3, 10):
-    from typing import TypeAlias as _TypeAlias
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
 else:
-    from typing_extensions import TypeAlias as _TypeAlias
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -103,3 +106,83 @@ SNAPSHOT_STATUS_ERROR: SnapshotStatus.ValueType  # 4
 SNAPSHOT_STATUS_ERROR_DELETING: SnapshotStatus.ValueType  # 5
 SNAPSHOT_STATUS_DELETED: SnapshotStatus.ValueType  # 6
 Global___SnapshotStatus: _TypeAlias = SnapshotStatus  # noqa: Y015
+
+class _FreezePath:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FreezePathEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FreezePath.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FREEZE_PATH_UNSPECIFIED: _FreezePath.ValueType  # 0
+    FREEZE_PATH_FREEZE: _FreezePath.ValueType  # 1
+    """Every member's gate suspended, every member snapshotted, the gates resumed: the image is
+    write-order consistent across the group.
+    """
+    FREEZE_PATH_PLAIN: _FreezePath.ValueType  # 2
+    """Member by member, no freeze (a plain group: no consistency across members is promised)."""
+
+class FreezePath(_FreezePath, metaclass=_FreezePathEnumTypeWrapper):
+    """How a group's image (a group snapshot, or a clone of a group) was taken."""
+
+FREEZE_PATH_UNSPECIFIED: FreezePath.ValueType  # 0
+FREEZE_PATH_FREEZE: FreezePath.ValueType  # 1
+"""Every member's gate suspended, every member snapshotted, the gates resumed: the image is
+write-order consistent across the group.
+"""
+FREEZE_PATH_PLAIN: FreezePath.ValueType  # 2
+"""Member by member, no freeze (a plain group: no consistency across members is promised)."""
+Global___FreezePath: _TypeAlias = FreezePath  # noqa: Y015
+
+@_typing.final
+class GateStall(_message.Message):
+    """How long one member volume's gate was suspended during a freeze."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOLUME_ID_FIELD_NUMBER: _builtins.int
+    STALL_SECONDS_FIELD_NUMBER: _builtins.int
+    volume_id: _builtins.str
+    stall_seconds: _builtins.float
+    def __init__(
+        self,
+        *,
+        volume_id: _builtins.str = ...,
+        stall_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stall_seconds", b"stall_seconds", "volume_id", b"volume_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GateStall: _TypeAlias = GateStall  # noqa: Y015
+
+@_typing.final
+class Freeze(_message.Message):
+    """The record of a freeze: the path taken, the freeze window (from the first gate suspended to
+    the last resumed; 0 on the plain path) and each member gate's stall, in the backend's order.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATH_FIELD_NUMBER: _builtins.int
+    WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    STALLS_FIELD_NUMBER: _builtins.int
+    path: Global___FreezePath.ValueType
+    window_seconds: _builtins.float
+    @_builtins.property
+    def stalls(self) -> _containers.RepeatedCompositeFieldContainer[Global___GateStall]: ...
+    def __init__(
+        self,
+        *,
+        path: Global___FreezePath.ValueType = ...,
+        window_seconds: _builtins.float = ...,
+        stalls: _abc.Iterable[Global___GateStall] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "stalls", b"stalls", "window_seconds", b"window_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Freeze: _TypeAlias = Freeze  # noqa: Y015

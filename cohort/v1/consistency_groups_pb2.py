@@ -26,7 +26,7 @@ from cohort.v1 import common_pb2 as cohort_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"cohort/v1/consistency_groups.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\x10\x43onsistencyGroup\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fvolume_type_ids\x18\x04 \x03(\t\x12&\n\x06status\x18\x05 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\x12\x13\n\x0bsource_cgid\x18\x06 \x01(\t\x12\x15\n\rcgsnapshot_id\x18\x07 \x01(\t\x12\x12\n\nvolume_ids\x18\x08 \x03(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc9\x01\n\nCgsnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x1b\n\x13\x63onsistencygroup_id\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x14\n\x0csnapshot_ids\x18\x06 \x03(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x1d\x43reateConsistencyGroupRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x14\n\x0cvolume_types\x18\x03 \x03(\t\"\x8e\x01\n\'CreateConsistencyGroupFromSourceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\rcgsnapshot_id\x18\x03 \x01(\tH\x00\x12\x1d\n\x13\x63onsistencygroup_id\x18\x04 \x01(\tH\x00\x42\x08\n\x06source\"\xb5\x01\n\x1dUpdateConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\x0e\x61\x64\x64_volume_ids\x18\x04 \x03(\t\x12\x19\n\x11remove_volume_ids\x18\x05 \x03(\tB\x07\n\x05_nameB\x0e\n\x0c_description\"T\n\x1d\x44\x65leteConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65lete_volumes\x18\x02 \x01(\x08\" \n\x1e\x44\x65leteConsistencyGroupResponse\"9\n\x1aGetConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\"m\n\x1cListConsistencyGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\"p\n\x1dListConsistencyGroupsResponse\x12\x36\n\x11\x63onsistencygroups\x18\x01 \x03(\x0b\x32\x1b.cohort.v1.ConsistencyGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x17\x43reateCgsnapshotRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"0\n\x17\x44\x65leteCgsnapshotRequest\x12\x15\n\rcgsnapshot_id\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteCgsnapshotResponse\"-\n\x14GetCgsnapshotRequest\x12\x15\n\rcgsnapshot_id\x18\x01 \x01(\t\"\x87\x01\n\x16ListCgsnapshotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x1b\n\x13\x63onsistencygroup_id\x18\x04 \x01(\t\"^\n\x17ListCgsnapshotsResponse\x12*\n\x0b\x63gsnapshots\x18\x01 \x03(\x0b\x32\x15.cohort.v1.Cgsnapshot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xcf\x07\n\x11\x43onsistencyGroups\x12_\n\x16\x43reateConsistencyGroup\x12(.cohort.v1.CreateConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12s\n CreateConsistencyGroupFromSource\x12\x32.cohort.v1.CreateConsistencyGroupFromSourceRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12_\n\x16UpdateConsistencyGroup\x12(.cohort.v1.UpdateConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12m\n\x16\x44\x65leteConsistencyGroup\x12(.cohort.v1.DeleteConsistencyGroupRequest\x1a).cohort.v1.DeleteConsistencyGroupResponse\x12Y\n\x13GetConsistencyGroup\x12%.cohort.v1.GetConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12j\n\x15ListConsistencyGroups\x12\'.cohort.v1.ListConsistencyGroupsRequest\x1a(.cohort.v1.ListConsistencyGroupsResponse\x12M\n\x10\x43reateCgsnapshot\x12\".cohort.v1.CreateCgsnapshotRequest\x1a\x15.cohort.v1.Cgsnapshot\x12[\n\x10\x44\x65leteCgsnapshot\x12\".cohort.v1.DeleteCgsnapshotRequest\x1a#.cohort.v1.DeleteCgsnapshotResponse\x12G\n\rGetCgsnapshot\x12\x1f.cohort.v1.GetCgsnapshotRequest\x1a\x15.cohort.v1.Cgsnapshot\x12X\n\x0fListCgsnapshots\x12!.cohort.v1.ListCgsnapshotsRequest\x1a\".cohort.v1.ListCgsnapshotsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"cohort/v1/consistency_groups.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x02\n\x10\x43onsistencyGroup\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fvolume_type_ids\x18\x04 \x03(\t\x12&\n\x06status\x18\x05 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\x12\x13\n\x0bsource_cgid\x18\x06 \x01(\t\x12\x15\n\rcgsnapshot_id\x18\x07 \x01(\t\x12\x12\n\nvolume_ids\x18\x08 \x03(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x06\x66reeze\x18\n \x01(\x0b\x32\x11.cohort.v1.Freeze\"\xec\x01\n\nCgsnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x1b\n\x13\x63onsistencygroup_id\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x14\n\x0csnapshot_ids\x18\x06 \x03(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x06\x66reeze\x18\x08 \x01(\x0b\x32\x11.cohort.v1.Freeze\"X\n\x1d\x43reateConsistencyGroupRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x14\n\x0cvolume_types\x18\x03 \x03(\t\"\x8e\x01\n\'CreateConsistencyGroupFromSourceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\rcgsnapshot_id\x18\x03 \x01(\tH\x00\x12\x1d\n\x13\x63onsistencygroup_id\x18\x04 \x01(\tH\x00\x42\x08\n\x06source\"\xb5\x01\n\x1dUpdateConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\x0e\x61\x64\x64_volume_ids\x18\x04 \x03(\t\x12\x19\n\x11remove_volume_ids\x18\x05 \x03(\tB\x07\n\x05_nameB\x0e\n\x0c_description\"T\n\x1d\x44\x65leteConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65lete_volumes\x18\x02 \x01(\x08\" \n\x1e\x44\x65leteConsistencyGroupResponse\"9\n\x1aGetConsistencyGroupRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\"m\n\x1cListConsistencyGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\"p\n\x1dListConsistencyGroupsResponse\x12\x36\n\x11\x63onsistencygroups\x18\x01 \x03(\x0b\x32\x1b.cohort.v1.ConsistencyGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x17\x43reateCgsnapshotRequest\x12\x1b\n\x13\x63onsistencygroup_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"0\n\x17\x44\x65leteCgsnapshotRequest\x12\x15\n\rcgsnapshot_id\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteCgsnapshotResponse\"-\n\x14GetCgsnapshotRequest\x12\x15\n\rcgsnapshot_id\x18\x01 \x01(\t\"\x87\x01\n\x16ListCgsnapshotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x1b\n\x13\x63onsistencygroup_id\x18\x04 \x01(\t\"^\n\x17ListCgsnapshotsResponse\x12*\n\x0b\x63gsnapshots\x18\x01 \x03(\x0b\x32\x15.cohort.v1.Cgsnapshot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xcf\x07\n\x11\x43onsistencyGroups\x12_\n\x16\x43reateConsistencyGroup\x12(.cohort.v1.CreateConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12s\n CreateConsistencyGroupFromSource\x12\x32.cohort.v1.CreateConsistencyGroupFromSourceRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12_\n\x16UpdateConsistencyGroup\x12(.cohort.v1.UpdateConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12m\n\x16\x44\x65leteConsistencyGroup\x12(.cohort.v1.DeleteConsistencyGroupRequest\x1a).cohort.v1.DeleteConsistencyGroupResponse\x12Y\n\x13GetConsistencyGroup\x12%.cohort.v1.GetConsistencyGroupRequest\x1a\x1b.cohort.v1.ConsistencyGroup\x12j\n\x15ListConsistencyGroups\x12\'.cohort.v1.ListConsistencyGroupsRequest\x1a(.cohort.v1.ListConsistencyGroupsResponse\x12M\n\x10\x43reateCgsnapshot\x12\".cohort.v1.CreateCgsnapshotRequest\x1a\x15.cohort.v1.Cgsnapshot\x12[\n\x10\x44\x65leteCgsnapshot\x12\".cohort.v1.DeleteCgsnapshotRequest\x1a#.cohort.v1.DeleteCgsnapshotResponse\x12G\n\rGetCgsnapshot\x12\x1f.cohort.v1.GetCgsnapshotRequest\x1a\x15.cohort.v1.Cgsnapshot\x12X\n\x0fListCgsnapshots\x12!.cohort.v1.ListCgsnapshotsRequest\x1a\".cohort.v1.ListCgsnapshotsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,37 +34,37 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cohort.v1.consistency_group
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONSISTENCYGROUP']._serialized_start=107
-  _globals['_CONSISTENCYGROUP']._serialized_end=349
-  _globals['_CGSNAPSHOT']._serialized_start=352
-  _globals['_CGSNAPSHOT']._serialized_end=553
-  _globals['_CREATECONSISTENCYGROUPREQUEST']._serialized_start=555
-  _globals['_CREATECONSISTENCYGROUPREQUEST']._serialized_end=643
-  _globals['_CREATECONSISTENCYGROUPFROMSOURCEREQUEST']._serialized_start=646
-  _globals['_CREATECONSISTENCYGROUPFROMSOURCEREQUEST']._serialized_end=788
-  _globals['_UPDATECONSISTENCYGROUPREQUEST']._serialized_start=791
-  _globals['_UPDATECONSISTENCYGROUPREQUEST']._serialized_end=972
-  _globals['_DELETECONSISTENCYGROUPREQUEST']._serialized_start=974
-  _globals['_DELETECONSISTENCYGROUPREQUEST']._serialized_end=1058
-  _globals['_DELETECONSISTENCYGROUPRESPONSE']._serialized_start=1060
-  _globals['_DELETECONSISTENCYGROUPRESPONSE']._serialized_end=1092
-  _globals['_GETCONSISTENCYGROUPREQUEST']._serialized_start=1094
-  _globals['_GETCONSISTENCYGROUPREQUEST']._serialized_end=1151
-  _globals['_LISTCONSISTENCYGROUPSREQUEST']._serialized_start=1153
-  _globals['_LISTCONSISTENCYGROUPSREQUEST']._serialized_end=1262
-  _globals['_LISTCONSISTENCYGROUPSRESPONSE']._serialized_start=1264
-  _globals['_LISTCONSISTENCYGROUPSRESPONSE']._serialized_end=1376
-  _globals['_CREATECGSNAPSHOTREQUEST']._serialized_start=1378
-  _globals['_CREATECGSNAPSHOTREQUEST']._serialized_end=1467
-  _globals['_DELETECGSNAPSHOTREQUEST']._serialized_start=1469
-  _globals['_DELETECGSNAPSHOTREQUEST']._serialized_end=1517
-  _globals['_DELETECGSNAPSHOTRESPONSE']._serialized_start=1519
-  _globals['_DELETECGSNAPSHOTRESPONSE']._serialized_end=1545
-  _globals['_GETCGSNAPSHOTREQUEST']._serialized_start=1547
-  _globals['_GETCGSNAPSHOTREQUEST']._serialized_end=1592
-  _globals['_LISTCGSNAPSHOTSREQUEST']._serialized_start=1595
-  _globals['_LISTCGSNAPSHOTSREQUEST']._serialized_end=1730
-  _globals['_LISTCGSNAPSHOTSRESPONSE']._serialized_start=1732
-  _globals['_LISTCGSNAPSHOTSRESPONSE']._serialized_end=1826
-  _globals['_CONSISTENCYGROUPS']._serialized_start=1829
-  _globals['_CONSISTENCYGROUPS']._serialized_end=2804
+  _globals['_CONSISTENCYGROUP']._serialized_end=384
+  _globals['_CGSNAPSHOT']._serialized_start=387
+  _globals['_CGSNAPSHOT']._serialized_end=623
+  _globals['_CREATECONSISTENCYGROUPREQUEST']._serialized_start=625
+  _globals['_CREATECONSISTENCYGROUPREQUEST']._serialized_end=713
+  _globals['_CREATECONSISTENCYGROUPFROMSOURCEREQUEST']._serialized_start=716
+  _globals['_CREATECONSISTENCYGROUPFROMSOURCEREQUEST']._serialized_end=858
+  _globals['_UPDATECONSISTENCYGROUPREQUEST']._serialized_start=861
+  _globals['_UPDATECONSISTENCYGROUPREQUEST']._serialized_end=1042
+  _globals['_DELETECONSISTENCYGROUPREQUEST']._serialized_start=1044
+  _globals['_DELETECONSISTENCYGROUPREQUEST']._serialized_end=1128
+  _globals['_DELETECONSISTENCYGROUPRESPONSE']._serialized_start=1130
+  _globals['_DELETECONSISTENCYGROUPRESPONSE']._serialized_end=1162
+  _globals['_GETCONSISTENCYGROUPREQUEST']._serialized_start=1164
+  _globals['_GETCONSISTENCYGROUPREQUEST']._serialized_end=1221
+  _globals['_LISTCONSISTENCYGROUPSREQUEST']._serialized_start=1223
+  _globals['_LISTCONSISTENCYGROUPSREQUEST']._serialized_end=1332
+  _globals['_LISTCONSISTENCYGROUPSRESPONSE']._serialized_start=1334
+  _globals['_LISTCONSISTENCYGROUPSRESPONSE']._serialized_end=1446
+  _globals['_CREATECGSNAPSHOTREQUEST']._serialized_start=1448
+  _globals['_CREATECGSNAPSHOTREQUEST']._serialized_end=1537
+  _globals['_DELETECGSNAPSHOTREQUEST']._serialized_start=1539
+  _globals['_DELETECGSNAPSHOTREQUEST']._serialized_end=1587
+  _globals['_DELETECGSNAPSHOTRESPONSE']._serialized_start=1589
+  _globals['_DELETECGSNAPSHOTRESPONSE']._serialized_end=1615
+  _globals['_GETCGSNAPSHOTREQUEST']._serialized_start=1617
+  _globals['_GETCGSNAPSHOTREQUEST']._serialized_end=1662
+  _globals['_LISTCGSNAPSHOTSREQUEST']._serialized_start=1665
+  _globals['_LISTCGSNAPSHOTSREQUEST']._serialized_end=1800
+  _globals['_LISTCGSNAPSHOTSRESPONSE']._serialized_start=1802
+  _globals['_LISTCGSNAPSHOTSRESPONSE']._serialized_end=1896
+  _globals['_CONSISTENCYGROUPS']._serialized_start=1899
+  _globals['_CONSISTENCYGROUPS']._serialized_end=2874
 # @@protoc_insertion_point(module_scope)

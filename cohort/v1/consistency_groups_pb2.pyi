@@ -33,6 +33,7 @@ class ConsistencyGroup(_message.Message):
     CGSNAPSHOT_ID_FIELD_NUMBER: _builtins.int
     VOLUME_IDS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    FREEZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
@@ -47,6 +48,10 @@ class ConsistencyGroup(_message.Message):
     def volume_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def freeze(self) -> _common_pb2.Freeze:
+        """as Group.freeze"""
+
     def __init__(
         self,
         *,
@@ -59,10 +64,11 @@ class ConsistencyGroup(_message.Message):
         cgsnapshot_id: _builtins.str = ...,
         volume_ids: _abc.Iterable[_builtins.str] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        freeze: _common_pb2.Freeze | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "freeze", b"freeze"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cgsnapshot_id", b"cgsnapshot_id", "created_at", b"created_at", "description", b"description", "id", b"id", "name", b"name", "source_cgid", b"source_cgid", "status", b"status", "volume_ids", b"volume_ids", "volume_type_ids", b"volume_type_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cgsnapshot_id", b"cgsnapshot_id", "created_at", b"created_at", "description", b"description", "freeze", b"freeze", "id", b"id", "name", b"name", "source_cgid", b"source_cgid", "status", b"status", "volume_ids", b"volume_ids", "volume_type_ids", b"volume_type_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -79,6 +85,7 @@ class Cgsnapshot(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     SNAPSHOT_IDS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    FREEZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
@@ -88,6 +95,10 @@ class Cgsnapshot(_message.Message):
     def snapshot_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def freeze(self) -> _common_pb2.Freeze:
+        """as GroupSnapshot.freeze"""
+
     def __init__(
         self,
         *,
@@ -98,10 +109,11 @@ class Cgsnapshot(_message.Message):
         status: _common_pb2.SnapshotStatus.ValueType = ...,
         snapshot_ids: _abc.Iterable[_builtins.str] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        freeze: _common_pb2.Freeze | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "freeze", b"freeze"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistencygroup_id", b"consistencygroup_id", "created_at", b"created_at", "description", b"description", "id", b"id", "name", b"name", "snapshot_ids", b"snapshot_ids", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistencygroup_id", b"consistencygroup_id", "created_at", b"created_at", "description", b"description", "freeze", b"freeze", "id", b"id", "name", b"name", "snapshot_ids", b"snapshot_ids", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

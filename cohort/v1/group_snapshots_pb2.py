@@ -26,7 +26,7 @@ from cohort.v1 import common_pb2 as cohort_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ohort/v1/group_snapshots.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\rGroupSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08group_id\x18\x04 \x01(\t\x12\x15\n\rgroup_type_id\x18\x05 \x01(\t\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x14\n\x0csnapshot_ids\x18\x07 \x03(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x1a\x43reateGroupSnapshotRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"4\n\x17GetGroupSnapshotRequest\x12\x19\n\x11group_snapshot_id\x18\x01 \x01(\t\"\x7f\n\x19ListGroupSnapshotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x10\n\x08group_id\x18\x04 \x01(\t\"h\n\x1aListGroupSnapshotsResponse\x12\x31\n\x0fgroup_snapshots\x18\x01 \x03(\x0b\x32\x18.cohort.v1.GroupSnapshot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x1a\x44\x65leteGroupSnapshotRequest\x12\x19\n\x11group_snapshot_id\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteGroupSnapshotResponse2\x83\x03\n\x0eGroupSnapshots\x12V\n\x13\x43reateGroupSnapshot\x12%.cohort.v1.CreateGroupSnapshotRequest\x1a\x18.cohort.v1.GroupSnapshot\x12P\n\x10GetGroupSnapshot\x12\".cohort.v1.GetGroupSnapshotRequest\x1a\x18.cohort.v1.GroupSnapshot\x12\x61\n\x12ListGroupSnapshots\x12$.cohort.v1.ListGroupSnapshotsRequest\x1a%.cohort.v1.ListGroupSnapshotsResponse\x12\x64\n\x13\x44\x65leteGroupSnapshot\x12%.cohort.v1.DeleteGroupSnapshotRequest\x1a&.cohort.v1.DeleteGroupSnapshotResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63ohort/v1/group_snapshots.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x01\n\rGroupSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x10\n\x08group_id\x18\x04 \x01(\t\x12\x15\n\rgroup_type_id\x18\x05 \x01(\t\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x14\n\x0csnapshot_ids\x18\x07 \x03(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x06\x66reeze\x18\t \x01(\x0b\x32\x11.cohort.v1.Freeze\"Q\n\x1a\x43reateGroupSnapshotRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"4\n\x17GetGroupSnapshotRequest\x12\x19\n\x11group_snapshot_id\x18\x01 \x01(\t\"\x7f\n\x19ListGroupSnapshotsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.cohort.v1.SnapshotStatus\x12\x10\n\x08group_id\x18\x04 \x01(\t\"h\n\x1aListGroupSnapshotsResponse\x12\x31\n\x0fgroup_snapshots\x18\x01 \x03(\x0b\x32\x18.cohort.v1.GroupSnapshot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x1a\x44\x65leteGroupSnapshotRequest\x12\x19\n\x11group_snapshot_id\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteGroupSnapshotResponse2\x83\x03\n\x0eGroupSnapshots\x12V\n\x13\x43reateGroupSnapshot\x12%.cohort.v1.CreateGroupSnapshotRequest\x1a\x18.cohort.v1.GroupSnapshot\x12P\n\x10GetGroupSnapshot\x12\".cohort.v1.GetGroupSnapshotRequest\x1a\x18.cohort.v1.GroupSnapshot\x12\x61\n\x12ListGroupSnapshots\x12$.cohort.v1.ListGroupSnapshotsRequest\x1a%.cohort.v1.ListGroupSnapshotsResponse\x12\x64\n\x13\x44\x65leteGroupSnapshot\x12%.cohort.v1.DeleteGroupSnapshotRequest\x1a&.cohort.v1.DeleteGroupSnapshotResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cohort.v1.group_snapshots_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GROUPSNAPSHOT']._serialized_start=104
-  _globals['_GROUPSNAPSHOT']._serialized_end=320
-  _globals['_CREATEGROUPSNAPSHOTREQUEST']._serialized_start=322
-  _globals['_CREATEGROUPSNAPSHOTREQUEST']._serialized_end=403
-  _globals['_GETGROUPSNAPSHOTREQUEST']._serialized_start=405
-  _globals['_GETGROUPSNAPSHOTREQUEST']._serialized_end=457
-  _globals['_LISTGROUPSNAPSHOTSREQUEST']._serialized_start=459
-  _globals['_LISTGROUPSNAPSHOTSREQUEST']._serialized_end=586
-  _globals['_LISTGROUPSNAPSHOTSRESPONSE']._serialized_start=588
-  _globals['_LISTGROUPSNAPSHOTSRESPONSE']._serialized_end=692
-  _globals['_DELETEGROUPSNAPSHOTREQUEST']._serialized_start=694
-  _globals['_DELETEGROUPSNAPSHOTREQUEST']._serialized_end=749
-  _globals['_DELETEGROUPSNAPSHOTRESPONSE']._serialized_start=751
-  _globals['_DELETEGROUPSNAPSHOTRESPONSE']._serialized_end=780
-  _globals['_GROUPSNAPSHOTS']._serialized_start=783
-  _globals['_GROUPSNAPSHOTS']._serialized_end=1170
+  _globals['_GROUPSNAPSHOT']._serialized_end=355
+  _globals['_CREATEGROUPSNAPSHOTREQUEST']._serialized_start=357
+  _globals['_CREATEGROUPSNAPSHOTREQUEST']._serialized_end=438
+  _globals['_GETGROUPSNAPSHOTREQUEST']._serialized_start=440
+  _globals['_GETGROUPSNAPSHOTREQUEST']._serialized_end=492
+  _globals['_LISTGROUPSNAPSHOTSREQUEST']._serialized_start=494
+  _globals['_LISTGROUPSNAPSHOTSREQUEST']._serialized_end=621
+  _globals['_LISTGROUPSNAPSHOTSRESPONSE']._serialized_start=623
+  _globals['_LISTGROUPSNAPSHOTSRESPONSE']._serialized_end=727
+  _globals['_DELETEGROUPSNAPSHOTREQUEST']._serialized_start=729
+  _globals['_DELETEGROUPSNAPSHOTREQUEST']._serialized_end=784
+  _globals['_DELETEGROUPSNAPSHOTRESPONSE']._serialized_start=786
+  _globals['_DELETEGROUPSNAPSHOTRESPONSE']._serialized_end=815
+  _globals['_GROUPSNAPSHOTS']._serialized_start=818
+  _globals['_GROUPSNAPSHOTS']._serialized_end=1205
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,7 @@ class GroupSnapshot(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     SNAPSHOT_IDS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    FREEZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
@@ -42,6 +43,10 @@ class GroupSnapshot(_message.Message):
     def snapshot_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def freeze(self) -> _common_pb2.Freeze:
+        """How the group's image was taken; unset while creating, or when the backend recorded nothing."""
+
     def __init__(
         self,
         *,
@@ -53,10 +58,11 @@ class GroupSnapshot(_message.Message):
         status: _common_pb2.SnapshotStatus.ValueType = ...,
         snapshot_ids: _abc.Iterable[_builtins.str] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        freeze: _common_pb2.Freeze | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "freeze", b"freeze"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "group_id", b"group_id", "group_type_id", b"group_type_id", "id", b"id", "name", b"name", "snapshot_ids", b"snapshot_ids", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "freeze", b"freeze", "group_id", b"group_id", "group_type_id", b"group_type_id", "id", b"id", "name", b"name", "snapshot_ids", b"snapshot_ids", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from cohort.v1 import common_pb2 as cohort_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ohort/v1/groups.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x02\n\x05Group\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rgroup_type_id\x18\x04 \x01(\t\x12\x17\n\x0fvolume_type_ids\x18\x05 \x03(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\x12\x17\n\x0fsource_group_id\x18\x07 \x01(\t\x12\x19\n\x11group_snapshot_id\x18\x08 \x01(\t\x12\x12\n\nvolume_ids\x18\t \x03(\t\x12)\n!consistent_group_snapshot_enabled\x18\n \x01(\x08\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x12\x43reateGroupRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\ngroup_type\x18\x03 \x01(\t\x12\x14\n\x0cvolume_types\x18\x04 \x03(\t\"\x83\x01\n\x1c\x43reateGroupFromSourceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1b\n\x11group_snapshot_id\x18\x03 \x01(\tH\x00\x12\x19\n\x0fsource_group_id\x18\x04 \x01(\tH\x00\x42\x08\n\x06source\"\x9f\x01\n\x12UpdateGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\x0e\x61\x64\x64_volume_ids\x18\x04 \x03(\t\x12\x19\n\x11remove_volume_ids\x18\x05 \x03(\tB\x07\n\x05_nameB\x0e\n\x0c_description\">\n\x12\x44\x65leteGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65lete_volumes\x18\x02 \x01(\x08\"\x15\n\x13\x44\x65leteGroupResponse\"#\n\x0fGetGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\"b\n\x11ListGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\"O\n\x12ListGroupsResponse\x12 \n\x06groups\x18\x01 \x03(\x0b\x32\x10.cohort.v1.Group\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xaf\x03\n\x06Groups\x12>\n\x0b\x43reateGroup\x12\x1d.cohort.v1.CreateGroupRequest\x1a\x10.cohort.v1.Group\x12R\n\x15\x43reateGroupFromSource\x12\'.cohort.v1.CreateGroupFromSourceRequest\x1a\x10.cohort.v1.Group\x12>\n\x0bUpdateGroup\x12\x1d.cohort.v1.UpdateGroupRequest\x1a\x10.cohort.v1.Group\x12L\n\x0b\x44\x65leteGroup\x12\x1d.cohort.v1.DeleteGroupRequest\x1a\x1e.cohort.v1.DeleteGroupResponse\x12\x38\n\x08GetGroup\x12\x1a.cohort.v1.GetGroupRequest\x1a\x10.cohort.v1.Group\x12I\n\nListGroups\x12\x1c.cohort.v1.ListGroupsRequest\x1a\x1d.cohort.v1.ListGroupsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ohort/v1/groups.proto\x12\tcohort.v1\x1a\x16\x63ohort/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x03\n\x05Group\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rgroup_type_id\x18\x04 \x01(\t\x12\x17\n\x0fvolume_type_ids\x18\x05 \x03(\t\x12&\n\x06status\x18\x06 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\x12\x17\n\x0fsource_group_id\x18\x07 \x01(\t\x12\x19\n\x11group_snapshot_id\x18\x08 \x01(\t\x12\x12\n\nvolume_ids\x18\t \x03(\t\x12)\n!consistent_group_snapshot_enabled\x18\n \x01(\x08\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x06\x66reeze\x18\r \x01(\x0b\x32\x11.cohort.v1.Freeze\"a\n\x12\x43reateGroupRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\ngroup_type\x18\x03 \x01(\t\x12\x14\n\x0cvolume_types\x18\x04 \x03(\t\"\x83\x01\n\x1c\x43reateGroupFromSourceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1b\n\x11group_snapshot_id\x18\x03 \x01(\tH\x00\x12\x19\n\x0fsource_group_id\x18\x04 \x01(\tH\x00\x42\x08\n\x06source\"\x9f\x01\n\x12UpdateGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\x0e\x61\x64\x64_volume_ids\x18\x04 \x03(\t\x12\x19\n\x11remove_volume_ids\x18\x05 \x03(\tB\x07\n\x05_nameB\x0e\n\x0c_description\">\n\x12\x44\x65leteGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65lete_volumes\x18\x02 \x01(\x08\"\x15\n\x13\x44\x65leteGroupResponse\"#\n\x0fGetGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\"b\n\x11ListGroupsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.cohort.v1.GroupStatus\"O\n\x12ListGroupsResponse\x12 \n\x06groups\x18\x01 \x03(\x0b\x32\x10.cohort.v1.Group\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xaf\x03\n\x06Groups\x12>\n\x0b\x43reateGroup\x12\x1d.cohort.v1.CreateGroupRequest\x1a\x10.cohort.v1.Group\x12R\n\x15\x43reateGroupFromSource\x12\'.cohort.v1.CreateGroupFromSourceRequest\x1a\x10.cohort.v1.Group\x12>\n\x0bUpdateGroup\x12\x1d.cohort.v1.UpdateGroupRequest\x1a\x10.cohort.v1.Group\x12L\n\x0b\x44\x65leteGroup\x12\x1d.cohort.v1.DeleteGroupRequest\x1a\x1e.cohort.v1.DeleteGroupResponse\x12\x38\n\x08GetGroup\x12\x1a.cohort.v1.GetGroupRequest\x1a\x10.cohort.v1.Group\x12I\n\nListGroups\x12\x1c.cohort.v1.ListGroupsRequest\x1a\x1d.cohort.v1.ListGroupsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,23 +34,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cohort.v1.groups_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GROUP']._serialized_start=95
-  _globals['_GROUP']._serialized_end=448
-  _globals['_CREATEGROUPREQUEST']._serialized_start=450
-  _globals['_CREATEGROUPREQUEST']._serialized_end=547
-  _globals['_CREATEGROUPFROMSOURCEREQUEST']._serialized_start=550
-  _globals['_CREATEGROUPFROMSOURCEREQUEST']._serialized_end=681
-  _globals['_UPDATEGROUPREQUEST']._serialized_start=684
-  _globals['_UPDATEGROUPREQUEST']._serialized_end=843
-  _globals['_DELETEGROUPREQUEST']._serialized_start=845
-  _globals['_DELETEGROUPREQUEST']._serialized_end=907
-  _globals['_DELETEGROUPRESPONSE']._serialized_start=909
-  _globals['_DELETEGROUPRESPONSE']._serialized_end=930
-  _globals['_GETGROUPREQUEST']._serialized_start=932
-  _globals['_GETGROUPREQUEST']._serialized_end=967
-  _globals['_LISTGROUPSREQUEST']._serialized_start=969
-  _globals['_LISTGROUPSREQUEST']._serialized_end=1067
-  _globals['_LISTGROUPSRESPONSE']._serialized_start=1069
-  _globals['_LISTGROUPSRESPONSE']._serialized_end=1148
-  _globals['_GROUPS']._serialized_start=1151
-  _globals['_GROUPS']._serialized_end=1582
+  _globals['_GROUP']._serialized_end=483
+  _globals['_CREATEGROUPREQUEST']._serialized_start=485
+  _globals['_CREATEGROUPREQUEST']._serialized_end=582
+  _globals['_CREATEGROUPFROMSOURCEREQUEST']._serialized_start=585
+  _globals['_CREATEGROUPFROMSOURCEREQUEST']._serialized_end=716
+  _globals['_UPDATEGROUPREQUEST']._serialized_start=719
+  _globals['_UPDATEGROUPREQUEST']._serialized_end=878
+  _globals['_DELETEGROUPREQUEST']._serialized_start=880
+  _globals['_DELETEGROUPREQUEST']._serialized_end=942
+  _globals['_DELETEGROUPRESPONSE']._serialized_start=944
+  _globals['_DELETEGROUPRESPONSE']._serialized_end=965
+  _globals['_GETGROUPREQUEST']._serialized_start=967
+  _globals['_GETGROUPREQUEST']._serialized_end=1002
+  _globals['_LISTGROUPSREQUEST']._serialized_start=1004
+  _globals['_LISTGROUPSREQUEST']._serialized_end=1102
+  _globals['_LISTGROUPSRESPONSE']._serialized_start=1104
+  _globals['_LISTGROUPSRESPONSE']._serialized_end=1183
+  _globals['_GROUPS']._serialized_start=1186
+  _globals['_GROUPS']._serialized_end=1617
 # @@protoc_insertion_point(module_scope)

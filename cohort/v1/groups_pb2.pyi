@@ -36,6 +36,7 @@ class Group(_message.Message):
     CONSISTENT_GROUP_SNAPSHOT_ENABLED_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    FREEZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
@@ -55,6 +56,12 @@ class Group(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def freeze(self) -> _common_pb2.Freeze:
+        """How the source group's image was taken (a clone of a group); unset otherwise, or when the
+        backend recorded nothing.
+        """
+
     def __init__(
         self,
         *,
@@ -70,10 +77,11 @@ class Group(_message.Message):
         consistent_group_snapshot_enabled: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        freeze: _common_pb2.Freeze | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "freeze", b"freeze", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistent_group_snapshot_enabled", b"consistent_group_snapshot_enabled", "created_at", b"created_at", "description", b"description", "group_snapshot_id", b"group_snapshot_id", "group_type_id", b"group_type_id", "id", b"id", "name", b"name", "source_group_id", b"source_group_id", "status", b"status", "updated_at", b"updated_at", "volume_ids", b"volume_ids", "volume_type_ids", b"volume_type_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistent_group_snapshot_enabled", b"consistent_group_snapshot_enabled", "created_at", b"created_at", "description", b"description", "freeze", b"freeze", "group_snapshot_id", b"group_snapshot_id", "group_type_id", b"group_type_id", "id", b"id", "name", b"name", "source_group_id", b"source_group_id", "status", b"status", "updated_at", b"updated_at", "volume_ids", b"volume_ids", "volume_type_ids", b"volume_type_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

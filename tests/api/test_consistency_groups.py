@@ -156,3 +156,17 @@ def test_cg_needs_consistencygroup_support(api: Api) -> None:
         )
         is CODE.FAILED_PRECONDITION
     )
+
+
+def test_cgs_keep_accepting_volume_types_without_the_consistent_spec(api: Api) -> None:
+    """The facade keeps its rule: a CG takes the volume types it lists, whatever their specs
+    (only generic consistent groups require the spec of every volume type)."""
+    scenario.types(api)
+    cg = make_cg(api)  # its volumes are of type "plain", created into the CG
+    loose = api.volumes.CreateVolume(
+        v_pb.CreateVolumeRequest(name="loose", size_bytes=8 * scenario.MIB, volume_type="plain")
+    )
+    updated = api.cgs.UpdateConsistencyGroup(
+        cg_pb.UpdateConsistencyGroupRequest(consistencygroup_id=cg.id, add_volume_ids=[loose.id])
+    )
+    assert len(updated.volume_ids) == 3 and loose.id in updated.volume_ids

@@ -161,9 +161,26 @@ def test_over_subscription_is_resource_exhausted(api: Api) -> None:
 
 
 def test_consistent_group_type_needs_consistent_volume_types(api: Api) -> None:
+    """Cinder's generic volume groups document: every volume type of a consistent group
+    carries the spec too. Refused at each way a volume type reaches the group, never a
+    silent fall back to a plain group."""
     scenario.types(api)
-    request = g_pb.CreateGroupRequest(name="g", group_type="consistent", volume_types=["plain"])
-    assert code_of(api.groups.CreateGroup, request) is CODE.FAILED_PRECONDITION
+    for types in (["plain"], ["fast", "plain"]):
+        request = g_pb.CreateGroupRequest(name="g", group_type="consistent", volume_types=types)
+        assert code_of(api.groups.CreateGroup, request) is CODE.FAILED_PRECONDITION
+    consistent = api.groups.CreateGroup(
+        g_pb.CreateGroupRequest(name="c", group_type="consistent", volume_types=["fast"])
+    )
+    assert consistent.consistent_group_snapshot_enabled
+    loose = volume(api, "loose", vtype="plain")
+    add = g_pb.UpdateGroupRequest(group_id=consistent.id, add_volume_ids=[loose.id])
+    assert code_of(api.groups.UpdateGroup, add) is CODE.FAILED_PRECONDITION
+    into = v_pb.CreateVolumeRequest(
+        name="into", size_bytes=8 * MIB, volume_type="plain", group_id=consistent.id
+    )
+    assert code_of(api.volumes.CreateVolume, into) is CODE.FAILED_PRECONDITION
+    assert not api.groups.GetGroup(g_pb.GetGroupRequest(group_id=consistent.id)).volume_ids
+    assert api.volumes.GetVolume(v_pb.GetVolumeRequest(volume_id=loose.id)).group_id == ""
     group = api.groups.CreateGroup(
         g_pb.CreateGroupRequest(name="g", group_type="generic", volume_types=["plain", "fast"])
     )

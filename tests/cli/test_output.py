@@ -10,7 +10,14 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2
 
-from cohort.v1 import capabilities_pb2, common_pb2, consistency_groups_pb2, volumes_pb2
+from cohort.v1 import (
+    capabilities_pb2,
+    common_pb2,
+    consistency_groups_pb2,
+    group_snapshots_pb2,
+    groups_pb2,
+    volumes_pb2,
+)
 
 from .fakes import Cli, Server
 
@@ -194,3 +201,53 @@ def test_health(cli: Cli, server: Server) -> None:
     assert result.code == 9
     assert "not_serving" in result.out
     assert json.loads(cli("--json", "health").out) == {"status": "NOT_SERVING"}
+
+
+FREEZE = common_pb2.Freeze(
+    path=common_pb2.FREEZE_PATH_FREEZE,
+    window_seconds=0.125,
+    stalls=[
+        common_pb2.GateStall(volume_id="vol-a", stall_seconds=0.1),
+        common_pb2.GateStall(volume_id="vol-b", stall_seconds=0.025),
+    ],
+)
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The cells of each row of a rendered table (continuation lines included)."""
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in out.splitlines()
+        if line.startswith("|")
+    ]
+
+
+def test_a_group_snapshot_shows_its_freeze(cli: Cli, server: Server) -> None:
+    reply = group_snapshots_pb2.GroupSnapshot(id="gs-1", name="gs", freeze=FREEZE)
+    server.backend.replies["GetGroupSnapshot"] = reply
+    rows = table_rows(cli("group-snapshot-show", "gs-1").out)
+    at = rows.index(["freeze", "path=freeze"])
+    assert rows[at + 1 : at + 4] == [
+        ["", "window_seconds=0.125"],
+        ["", "stall_seconds vol-a=0.1"],
+        ["", "stall_seconds vol-b=0.025"],
+    ]
+    data = json.loads(cli("--json", "group-snapshot-show", "gs-1").out)
+    assert data["freeze"] == {
+        "path": "FREEZE_PATH_FREEZE",
+        "window_seconds": 0.125,
+        "stalls": [
+            {"volume_id": "vol-a", "stall_seconds": 0.1},
+            {"volume_id": "vol-b", "stall_seconds": 0.025},
+        ],
+    }
+
+
+def test_a_group_shows_its_freeze_or_a_dash(cli: Cli, server: Server) -> None:
+    server.backend.replies["GetGroup"] = groups_pb2.Group(id="g-1", name="g")
+    assert ["freeze", "-"] in table_rows(cli("group-show", "g-1").out)
+    assert "freeze" not in json.loads(cli("--json", "group-show", "g-1").out)
+    clone = groups_pb2.Group(id="g-2", name="clone", source_group_id="g-1", freeze=FREEZE)
+    server.backend.replies["GetGroup"] = clone
+    assert ["freeze", "path=freeze"] in table_rows(cli("group-show", "g-2").out)
+    assert json.loads(cli("--json", "group-show", "g-2").out)["freeze"]["window_seconds"] == 0.125

@@ -10,6 +10,8 @@ import pytest
 from cohort.daemon import config as cfg
 from cohort.daemon.config import Config, ConfigError, from_mapping, load
 from cohort.daemon.main import main
+from cohort.daemon.runtime import policy
+from cohort.freeze.settings import FreezeSettings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -27,6 +29,28 @@ def test_defaults_are_the_conventions() -> None:
     assert c.upstream.endpoints == () and c.upstream.interval_seconds == 60
     assert (c.backend.kind, c.backend.name) == ("sim", "cohort")
     assert c.backend.max_over_subscription_ratio == 20.0 and c.backend.reserved_percentage == 0
+    assert c.freeze == FreezeSettings(
+        deadline_seconds=10.0,
+        max_group_volumes=16,
+        guard_socket="/run/cohort-guard/guard.sock",
+        test_hooks_dir="",
+    )
+
+
+def test_freeze_section_from_toml_and_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [freeze]
+        deadline_seconds = 5
+        max_group_volumes = 8
+        test_hooks_dir = "/run/cohort-test-hooks"
+        """,
+    )
+    c = load(path, {"COHORT_FREEZE_GUARD_SOCKET": "/tmp/guard.sock"})
+    assert c.freeze == FreezeSettings(5.0, 8, "/tmp/guard.sock", "/run/cohort-test-hooks")
+    assert policy(c).max_consistent_group_volumes == 8
+    assert policy(c).max_group_volumes == c.backend.max_group_volumes == 256
 
 
 def test_toml_and_backend_tables_pass_through(tmp_path: Path) -> None:
@@ -97,6 +121,13 @@ def test_environment_overrides_coerce_to_the_default_type(tmp_path: Path) -> Non
         ({"backend": {"reserved_percentage": 101}}, {}, "reserved_percentage"),
         ({"backend": {"max_over_subscription_ratio": 0.5}}, {}, "max_over_subscription_ratio"),
         ({"backend": {"sim": 3}}, {}, "[backend] sim must be a table"),
+        ({"freeze": {"deadline_seconds": 0}}, {}, "[freeze] deadline_seconds must be > 0"),
+        ({"freeze": {"deadline_seconds": 60}}, {}, "[freeze] deadline_seconds must be > 0"),
+        ({}, {"COHORT_FREEZE_DEADLINE_SECONDS": "-1"}, "[freeze] deadline_seconds"),
+        ({"freeze": {"max_group_volumes": 0}}, {}, "[freeze] max_group_volumes must be >= 1"),
+        ({"freeze": {"max_group_volumes": 2.5}}, {}, "expected an integer"),
+        ({"freeze": {"guard_socket": ""}}, {}, "[freeze] guard_socket must be set"),
+        ({"freeze": {"deadline": 5}}, {}, "unknown key(s) in [freeze]: deadline"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_clear_message(

@@ -13,6 +13,8 @@ from cohort.daemon import convert
 from cohort.domain.backend import PoolStats
 from cohort.domain.capabilities import Capabilities, CapabilityPolicy, PoolCapabilities, derive
 from cohort.domain.model import (
+    FreezePath,
+    FreezeRecord,
     Group,
     GroupSnapshot,
     GroupStatus,
@@ -108,6 +110,38 @@ def test_group_snapshot_and_cgsnapshot() -> None:
     assert list(convert.group_snapshot(gs, ["a"]).snapshot_ids) == ["a"]
     cgs = convert.cgsnapshot(gs, ["a"])
     assert cgs.consistencygroup_id == "g" and cgs.status == common_pb2.SNAPSHOT_STATUS_CREATING
+
+
+def test_freeze_paths_map_by_name() -> None:
+    values = common_pb2.FreezePath
+    assert len(values.keys()) == len(FreezePath) + 1
+    for path in FreezePath:
+        assert values.Name(convert.freeze_path(path)) == "FREEZE_PATH_" + path.name
+
+
+def test_a_freeze_record_is_on_every_message_of_a_group_image() -> None:
+    record = FreezeRecord(FreezePath.FREEZE, 0.125, {"v2": 0.1, "v1": 0.025})
+    expected = common_pb2.Freeze(
+        path=common_pb2.FREEZE_PATH_FREEZE,
+        window_seconds=0.125,
+        stalls=[
+            common_pb2.GateStall(volume_id="v2", stall_seconds=0.1),  # the backend's order
+            common_pb2.GateStall(volume_id="v1", stall_seconds=0.025),
+        ],
+    )
+    g = Group(name="g", group_type_id="gt", volume_type_ids=["a"], freeze=record)
+    gs = GroupSnapshot(name="s", group_id="g", group_type_id="gt", freeze=record)
+    messages: list[Any] = [
+        convert.group(g, []),
+        convert.consistency_group(g, []),
+        convert.group_snapshot(gs, []),
+        convert.cgsnapshot(gs, []),
+    ]
+    for msg in messages:
+        assert msg.freeze == expected
+    g.freeze = gs.freeze = None
+    for msg in (convert.group(g, []), convert.group_snapshot(gs, [])):
+        assert not msg.HasField("freeze")
 
 
 def test_capabilities_carry_every_field() -> None:

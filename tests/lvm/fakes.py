@@ -32,6 +32,7 @@ def _opts(argv: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
         "-An",
         "--noudevsync",
         "--ignoremonitoring",
+        "--refresh",
     }
     opts: dict[str, list[str]] = {}
     i = 0
@@ -64,6 +65,9 @@ class FakeSystem:
         self.metadata_percent = 10.25
         self.when_full = "error"
         self.gates: dict[str, tuple[str, str]] = {}  # name -> (uuid, table)
+        self.suspended: set[str] = set()  # dm names of suspended gates and LVs ("vg-lv")
+        self.transaction_id = 3  # in LVM's metadata
+        self.kernel_transaction: int | None = 3  # None: the pool's -tpool is not active
         self.calls: list[tuple[str, ...]] = []
         self.batches: list[list[list[str]]] = []
         self.backups = 0
@@ -137,7 +141,7 @@ class FakeSystem:
 
     def _row(self, lv: FakeLv) -> dict[str, str]:
         is_pool = lv.name == self.pool
-        active = lv.attr[4] == "a"
+        active = lv.attr[4] in "as"
         return {
             "lv_name": lv.name,
             "vg_name": self.vg,
@@ -160,6 +164,10 @@ class FakeSystem:
     def _lvs(self, opts: dict[str, list[str]], pos: list[str]) -> str:
         assert opts["--reportformat"] == ["json"] and opts["--units"] == ["b"]
         (sel,) = pos
+        if opts["-o"] == ["lv_name,transaction_id"]:
+            assert sel == f"{self.vg}/{self.pool}"
+            row = {"lv_name": self.pool, "transaction_id": str(self.transaction_id)}
+            return json.dumps({"report": [{"lv": [row]}]})
         if "/" in sel:
             lvs = [self._full(sel)]
         else:
@@ -249,6 +257,10 @@ class FakeSystem:
                     lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
             return ""
         lv = self._full(target)
+        if "--refresh" in opts:
+            self.suspended.discard(f"{self.vg}-{lv.name}")
+            if lv.attr[4] == "s":
+                lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
         if opts.get("--activate") == ["y"]:
             lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
         if "--errorwhenfull" in opts:
@@ -278,8 +290,16 @@ class FakeSystem:
             return ""
         if cmd == "info":
             return "".join(
-                f"{n}:{u}:253:{i + 100}:0:Active\n"
+                f"{n}:{u}:253:{i + 100}:0:{'Suspended' if n in self.suspended else 'Active'}\n"
                 for i, (n, (u, _)) in enumerate(self.gates.items())
+            )
+        if cmd == "status":
+            assert opts == {"--target": ["thin-pool"]}, opts
+            if self.kernel_transaction is None:
+                return "No devices found\n"
+            return (
+                f"{self.vg}-{self.pool}-tpool: 0 16777216 thin-pool {self.kernel_transaction} "
+                "546/4096 0/131072 - rw no_discard_passdown error_if_no_space - 1024 \n"
             )
         (name,) = pos
         if name not in self.gates:
@@ -297,5 +317,6 @@ class FakeSystem:
             self.gates[name] = (self.gates[name][0], opts["--table"][0])
             return ""
         if cmd == "resume":
+            self.suspended.discard(name)
             return ""
         raise AssertionError(cmd)

@@ -83,6 +83,8 @@ def record() -> dict[str, str]:
 def _report(keep: Keeping, run: CommandRunner) -> dict[str, str]:
     backend = LvmBackend(keep, VG, POOL, manage_lvm_config=False)
     backend.start()
+    thin_pools = ["dmsetup", "status", "--target", "thin-pool"]
+    out: dict[str, str] = {"dmsetup_status_unused_pool.txt": run.run(thin_pools).stdout}
     volume = Volume(id=VOLUME_ID, name="v", size_bytes=16 * MiB, volume_type_id="t")
     path = backend.create_volume(volume).device_path
     fd = os.open(path, os.O_WRONLY)
@@ -96,7 +98,8 @@ def _report(keep: Keeping, run: CommandRunner) -> dict[str, str]:
     clone = Volume(id=CLONE_ID, name="c", size_bytes=32 * MiB, volume_type_id="t")
     backend.create_volume_from_snapshot(clone, snapshot)
     lvm = backend.lvm
-    out: dict[str, str] = {"lvm_version.txt": run.run(["lvm", "version"]).stdout}
+    out["lvm_version.txt"] = run.run(["lvm", "version"]).stdout
+    out["dmsetup_status_thin_pool.txt"] = run.run(thin_pools).stdout
 
     def kept(name: str) -> None:
         out[name] = keep.last
@@ -113,6 +116,8 @@ def _report(keep: Keeping, run: CommandRunner) -> dict[str, str]:
     kept("vgs_select_absent.json")
     backend._vg_pvs()
     kept("pvs.json")
+    lvm.transaction_id()
+    kept("lvs_transaction_id.json")
     again = lvm.snapshot_argv(
         f"_snapshot-{CLONE_ID}", f"volume-{CLONE_ID}", CLONE_ID, writable=False, fast=True
     )

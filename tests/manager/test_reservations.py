@@ -144,6 +144,61 @@ def test_a_group_holds_at_most_max_group_volumes(store: SqlStore, sim: SimBacken
     assert manager.get_group(group.id).status.value == "available"
 
 
+def test_a_consistent_group_holds_at_most_freeze_max_group_volumes(
+    store: SqlStore, sim: SimBackend
+) -> None:
+    """A consistent group's freeze must fit the guard's deadline: [freeze] max_group_volumes
+    bounds it at CreateVolume, UpdateGroup and CreateGroupFromSource; plain groups keep
+    [backend] max_group_volumes."""
+    policy = CapabilityPolicy(max_group_volumes=3, max_consistent_group_volumes=2)
+    manager = Manager(store, sim, policy, host="h")
+    consistent = {"consistent_group_snapshot_enabled": "<is> True"}
+    manager.create_volume_type("t", "", consistent)
+    manager.create_group_type("cgt", "", consistent)
+    manager.create_group_type("gt", "", {})
+    group = manager.create_group("c", "", "cgt", ["t"])
+    manager.create_volume("a", GIB, "t", group="c")
+    manager.create_volume("b", GIB, "t", group="c")
+    limit = r"would hold 3 volumes; at most 2 \(\[freeze\] max_group_volumes\)"
+    with pytest.raises(ResourceExhausted, match=limit):
+        manager.create_volume("c", GIB, "t", group="c")
+    loose = manager.create_volume("d", GIB, "t")
+    with pytest.raises(ResourceExhausted, match=limit):
+        manager.update_group("c", add_volume_ids=[loose.id])
+    # A clone of a full consistent group is as big as the group: within the limit.
+    assert manager.create_group_from_source("clone", "", source_group="c").consistent
+    # A plain group of the same size and more keeps the [backend] limit.
+    manager.create_group("p", "", "gt", ["t"])
+    for name in ("p1", "p2", "p3"):
+        manager.create_volume(name, GIB, "t", group="p")
+    with pytest.raises(ResourceExhausted, match=r"at most 3 \(\[backend\] max_group_volumes\)"):
+        manager.create_volume("p4", GIB, "t", group="p")
+    assert manager.get_group(group.id).status.value == "available"
+
+
+def test_a_clone_of_a_group_beyond_the_consistent_limit_is_refused(
+    store: SqlStore, sim: SimBackend
+) -> None:
+    """The limit may be lowered while groups exist: a clone of (or a group from a snapshot of)
+    a consistent group bigger than [freeze] max_group_volumes is refused, nothing made."""
+    consistent = {"consistent_group_snapshot_enabled": "<is> True"}
+    manager = Manager(store, sim, CapabilityPolicy(), host="h")
+    manager.create_volume_type("t", "", consistent)
+    manager.create_group_type("cgt", "", consistent)
+    manager.create_group("c", "", "cgt", ["t"])
+    for name in ("a", "b", "c"):
+        manager.create_volume(name, GIB, "t", group="c")
+    gsnap = manager.create_group_snapshot("c", "gs")
+    lowered = Manager(store, sim, CapabilityPolicy(max_consistent_group_volumes=2), host="h")
+    limit = r"group clone would hold 3 volumes; at most 2 \(\[freeze\] max_group_volumes\)"
+    with pytest.raises(ResourceExhausted, match=limit):
+        lowered.create_group_from_source("clone", "", source_group="c")
+    with pytest.raises(ResourceExhausted, match=r"at most 2 \(\[freeze\]"):
+        lowered.create_group_from_source("from-gs", "", group_snapshot=gsnap.id)
+    assert [g.name for g in lowered.list_groups(10, "").items] == ["c"]
+    assert len(sim.volume_ids()) == 3
+
+
 def test_pool_figures_never_make_a_call_wait_once_known(
     manager: Manager, sim: SimBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from cohort.domain.model import (
+    FreezePath,
+    FreezeRecord,
     Group,
     GroupSnapshot,
     GroupStatus,
@@ -72,6 +74,7 @@ def graph(suffix: str = "") -> Graph:
         consistent=True,
         source_group_id="src-group",
         group_snapshot_id="src-gs",
+        freeze=FreezeRecord(FreezePath.PLAIN),
         created_at=T0,
         updated_at=T0 + timedelta(seconds=1),
     )
@@ -104,6 +107,8 @@ def graph(suffix: str = "") -> Graph:
         status=SnapshotStatus.ERROR,
         description="a group snapshot",
         consistent=True,
+        # binary fractions and not: the store keeps the float exactly
+        freeze=FreezeRecord(FreezePath.FREEZE, 0.1 + 0.2, {"vol-a": 0.25, "vol-b": 1e-6}),
         created_at=T0,
         updated_at=T0,
     )

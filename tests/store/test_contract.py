@@ -277,7 +277,9 @@ def test_exclude(store: SqlStore) -> None:
         assert page.items == [a, c]
 
 
-@pytest.mark.parametrize("attribute", ["nope", "seq", "extra", "volume_type_ids", "_sa"])
+@pytest.mark.parametrize(
+    "attribute", ["nope", "seq", "extra", "volume_type_ids", "_sa", "freeze", "freeze_path"]
+)
 def test_bad_filter_attributes_raise_value_error(store: SqlStore, attribute: str) -> None:
     bad: dict[str, Any] = {attribute: "x"}
     with store.transaction() as tx:

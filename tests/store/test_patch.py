@@ -6,7 +6,16 @@ import dataclasses
 
 import pytest
 
-from cohort.domain.model import Volume, VolumeStatus, VolumeType
+from cohort.domain.model import (
+    FreezePath,
+    FreezeRecord,
+    Group,
+    GroupSnapshot,
+    GroupType,
+    Volume,
+    VolumeStatus,
+    VolumeType,
+)
 from cohort.errors import AlreadyExists, NotFound
 from cohort.store import ReadOnlyTransaction, SqlStore
 
@@ -68,3 +77,27 @@ def test_total_sums_the_matching_records(store: SqlStore) -> None:
             tx.volumes.total("nothing")
         with pytest.raises(ValueError):
             tx.groups.total("volume_type_ids")  # JSON: not a column to sum
+
+
+def test_patch_sets_and_clears_a_freeze_record(store: SqlStore) -> None:
+    gt = GroupType(name="gt")
+    group = Group(name="g", group_type_id=gt.id, volume_type_ids=[])
+    gs = GroupSnapshot(name="gs", group_id=group.id, group_type_id=gt.id)
+    record = FreezeRecord(FreezePath.FREEZE, 0.042, {"a": 0.03, "b": 0.01})
+    with store.transaction() as tx:
+        tx.group_types.add(gt)
+        tx.groups.add(group)
+        tx.group_snapshots.add(gs)
+        tx.group_snapshots.patch(gs.id, freeze=record)
+        tx.groups.patch(group.id, freeze=FreezeRecord(FreezePath.PLAIN))
+    with store.transaction(readonly=True) as tx:
+        got = tx.group_snapshots.get(gs.id)
+        assert got is not None and got.freeze == record
+        assert type(got.freeze.path) is FreezePath
+        assert tx.groups.get(group.id) == dataclasses.replace(
+            group, freeze=FreezeRecord(FreezePath.PLAIN)
+        )
+    with store.transaction() as tx:
+        tx.group_snapshots.patch(gs.id, freeze=None)
+    with store.transaction(readonly=True) as tx:
+        assert tx.group_snapshots.get(gs.id) == gs

@@ -73,7 +73,7 @@ def test_one_head() -> None:
 @pytest.mark.parametrize("c", codec.ALL, ids=lambda c: c.kind)
 def test_every_domain_attribute_has_a_column(c: codec.Codec[Any]) -> None:
     columns = {col.name for col in c.row.__table__.columns}
-    attributes = {f.name for f in dataclasses.fields(c.record)}
+    attributes = {col for f in dataclasses.fields(c.record) for col in c.columns_of(f.name)}
     assert columns == attributes | {"seq"}
 
 
@@ -98,3 +98,30 @@ def test_filtered_columns_are_indexed(table: str, column: str) -> None:
 def test_names_are_unique(table: str) -> None:
     unique = {tuple(i.columns.keys()) for i in Base.metadata.tables[table].indexes if i.unique}
     assert ("name",) in unique
+
+
+def test_rows_made_before_freeze_records_read_back_without_one(tmp_path: Path) -> None:
+    """Revision 0002 adds the freeze columns: a group and group snapshot stored under 0001
+    read back with `freeze` None."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'cohort.db'}")
+    try:
+        store.upgrade("0001")
+        with store.engine.begin() as connection:
+            for statement in (
+                "INSERT INTO group_types (id, name, description, group_specs, reserved,"
+                " created_at) VALUES ('gt', 'gt', '', '{}', 0, '2024-01-01 00:00:00')",
+                "INSERT INTO groups (id, name, group_type_id, volume_type_ids, status,"
+                " description, consistent, updated_at, created_at) VALUES ('g', 'g', 'gt', '[]',"
+                " 'available', '', 1, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+                "INSERT INTO group_snapshots (id, name, group_id, group_type_id, status,"
+                " description, consistent, updated_at, created_at) VALUES ('gs', 'gs', 'g', 'gt',"
+                " 'available', '', 1, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+            ):
+                connection.exec_driver_sql(statement)
+        store.upgrade()
+        with store.transaction(readonly=True) as tx:
+            group, gs = tx.groups.get("g"), tx.group_snapshots.get("gs")
+        assert group is not None and group.freeze is None and group.consistent
+        assert gs is not None and gs.freeze is None
+    finally:
+        store.close()

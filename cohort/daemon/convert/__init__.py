@@ -2,6 +2,7 @@
 
 from cohort.daemon.convert.capabilities import host_capabilities
 from cohort.daemon.convert.enums import (
+    freeze_path,
     group_status,
     group_status_filter,
     snapshot_status,
@@ -28,6 +29,7 @@ from cohort.daemon.convert.records import (
 __all__ = [
     "cgsnapshot",
     "consistency_group",
+    "freeze_path",
     "group",
     "group_snapshot",
     "group_status",

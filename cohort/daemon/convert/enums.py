@@ -1,4 +1,5 @@
-"""Statuses: domain StrEnum members ("in-use") <-> proto enum values (VOLUME_STATUS_IN_USE).
+"""Statuses: domain StrEnum members ("in-use") <-> proto enum values (VOLUME_STATUS_IN_USE); a
+freeze record's path likewise (FREEZE_PATH_FREEZE).
 
 The proto value names are the domain member names behind a prefix, so the mapping is by name and
 a status added on one side only fails loudly (KeyError / ValueError) in the tests.
@@ -11,7 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.descriptor import EnumDescriptor
 
-from cohort.domain.model import GroupStatus, SnapshotStatus, VolumeStatus
+from cohort.domain.model import FreezePath, GroupStatus, SnapshotStatus, VolumeStatus
 from cohort.errors import InvalidArgument
 from cohort.v1 import common_pb2
 
@@ -38,6 +39,12 @@ _GROUP_STATUSES = _to_proto(common_pb2.GroupStatus.DESCRIPTOR, "GROUP_STATUS_", 
 _SNAPSHOT_STATUSES = _to_proto(
     common_pb2.SnapshotStatus.DESCRIPTOR, "SNAPSHOT_STATUS_", SnapshotStatus
 )
+
+_FREEZE_PATHS = _to_proto(common_pb2.FreezePath.DESCRIPTOR, "FREEZE_PATH_", FreezePath)
+
+
+def freeze_path(path: FreezePath) -> common_pb2.FreezePath.ValueType:
+    return common_pb2.FreezePath.ValueType(_FREEZE_PATHS[path])
 
 
 def volume_status(status: VolumeStatus) -> common_pb2.VolumeStatus.ValueType:

@@ -11,7 +11,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cohort.daemon.convert.enums import group_status, snapshot_status, volume_status
+from cohort.daemon.convert.enums import freeze_path, group_status, snapshot_status, volume_status
 from cohort.domain import model
 from cohort.v1 import (
     consistency_groups_pb2,
@@ -38,6 +38,21 @@ def _time(value: datetime) -> Any:
 
 def timestamp(value: datetime) -> Timestamp:
     return Timestamp(**_time(value))
+
+
+def _freeze(record: model.FreezeRecord | None) -> dict[str, Any]:
+    """The `freeze` field of a group's or group snapshot's message (none: left unset), as a
+    dict the message builds its Freeze from."""
+    if record is None:
+        return {}
+    stalls = [{"volume_id": v, "stall_seconds": s} for v, s in record.stalls.items()]
+    return {
+        "freeze": {
+            "path": freeze_path(record.path),
+            "window_seconds": record.window_seconds,
+            "stalls": stalls,
+        }
+    }
 
 
 def volume_type_fields(vt: model.VolumeType) -> dict[str, Any]:
@@ -129,6 +144,7 @@ def group(g: model.Group, volume_ids: Sequence[str]) -> groups_pb2.Group:
         consistent_group_snapshot_enabled=g.consistent,
         created_at=_time(g.created_at),
         updated_at=_time(g.updated_at),
+        **_freeze(g.freeze),
     )
 
 
@@ -145,6 +161,7 @@ def consistency_group(
         cgsnapshot_id=g.group_snapshot_id or "",
         volume_ids=volume_ids,
         created_at=_time(g.created_at),
+        **_freeze(g.freeze),
     )
 
 
@@ -160,6 +177,7 @@ def group_snapshot(
         status=snapshot_status(gs.status),
         snapshot_ids=snapshot_ids,
         created_at=_time(gs.created_at),
+        **_freeze(gs.freeze),
     )
 
 
@@ -174,4 +192,5 @@ def cgsnapshot(
         status=snapshot_status(gs.status),
         snapshot_ids=snapshot_ids,
         created_at=_time(gs.created_at),
+        **_freeze(gs.freeze),
     )

@@ -2,9 +2,9 @@
 
     vagrant/testbed exec -- 'cd /src && /opt/cohort/bin/python -m bench.freeze --rounds 3'
 
-An 8-volume consistent group (a plain one with `--plain`, or when the backend does not report
-consistent_group_snapshot_enabled) under the ordered writer (`cohort.tools.ordered_writer`,
-through the gates). Each round, in turn:
+An 8-volume consistent group (the backend must report consistent_group_snapshot_enabled; a
+plain group with `--plain`) under the ordered writer (`cohort.tools.ordered_writer`, through
+the gates). Each round, in turn:
 - the naive loop: 8 `lvcreate -s` processes, one after the other, on the group's 8 LVs with the
   host's own lvm.conf and dmeventd state (what Cinder's LVM driver does); timed from the first
   start to the last exit; the snapshots removed after the round;
@@ -33,11 +33,11 @@ from cohort.v1 import group_snapshots_pb2 as gs_pb
 from cohort.v1 import groups_pb2 as g_pb
 from tests.guest.freeze_kit import (
     Writer,
-    consistent_supported,
     delete_group,
     freeze_record,
     make_group,
     member_paths,
+    require_consistent,
     unique,
 )
 from tests.guest.helpers import SOCKET
@@ -156,7 +156,9 @@ def main() -> None:
     args = parser.parse_args()
     with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
         api = Client(channel)
-        consistent = not args.plain and consistent_supported(api)
+        consistent = not args.plain
+        if consistent:
+            require_consistent(api)
         group = make_group(api, unique("bench-freeze"), consistent=consistent)
         print(f"{'consistent' if consistent else 'plain'} group of {len(group.volume_ids)}")
         order, paths = member_paths(api, group)

@@ -44,7 +44,12 @@ STEPS = ("armed", "frozen", "snapshotting", "thawed", "committed")
 
 
 class FreezeExpired(BackendError):
-    """The guard resumed the gates before every image was taken: nothing may be committed."""
+    """The guard resumed the gates before every image was taken: nothing may be committed.
+    `record` holds the window and stalls as far as they went (the failed call records them)."""
+
+    def __init__(self, message: str, record: FreezeRecord | None = None) -> None:
+        super().__init__(message)
+        self.record = record
 
 
 class Hooks(Protocol):
@@ -116,9 +121,11 @@ class Freeze:
             self.hooks.at("frozen", subject_id)
             for number, member in enumerate(members):
                 if self.clock() >= deadline:
+                    self._resume_all(subject_id, suspended, stalls)
                     raise FreezeExpired(
                         f"freeze {subject_id}: deadline of {self.deadline_seconds:g} s passed "
-                        f"after {number} of {len(members)} images; the gates were resumed"
+                        f"after {number} of {len(members)} images; the gates were resumed",
+                        FreezeRecord(FreezePath.FREEZE, self.clock() - start, stalls),
                     )
                 take(member)
                 self.gates.resume(member)
@@ -126,24 +133,28 @@ class Freeze:
                 if number == 0:
                     self.hooks.at("snapshotting", subject_id)
         finally:
-            self._resume_all(subject_id, suspended)
-        window = self.clock() - start
+            self._resume_all(subject_id, suspended, stalls)
+        record = FreezeRecord(FreezePath.FREEZE, self.clock() - start, stalls)
         self.hooks.at("thawed", subject_id)
         if not armed.disarm():
             raise FreezeExpired(
                 f"freeze {subject_id}: the guard resumed the gates at the deadline of "
-                f"{self.deadline_seconds:g} s before the images were committed"
+                f"{self.deadline_seconds:g} s before the images were committed",
+                record,
             )
         self.hooks.at("committed", subject_id)
-        return FreezeRecord(FreezePath.FREEZE, window, stalls)
+        return record
 
-    def _resume_all(self, subject_id: str, suspended: dict[str, float]) -> None:
-        """Resume every gate still suspended (an error path); each is tried whatever the others
-        do, and the first failure is raised after all were tried."""
+    def _resume_all(
+        self, subject_id: str, suspended: dict[str, float], stalls: dict[str, float]
+    ) -> None:
+        """Resume every gate still suspended (an error path), noting its stall; each is tried
+        whatever the others do, and the first failure is raised after all were tried."""
         failure: Exception | None = None
         for volume_id in list(suspended):
             try:
                 self.gates.resume(volume_id)
+                stalls[volume_id] = self.clock() - suspended[volume_id]
             except Exception as exc:  # every gate must be tried
                 log.error(
                     "gate resume failed", subject=subject_id, volume=volume_id, error=str(exc)

@@ -41,6 +41,7 @@ from cohort.errors import (
     ObjectBusy,
     ResourceExhausted,
 )
+from cohort.freeze.protocol import FreezeExpired
 from cohort.manager import outcomes
 from cohort.manager.freezes import FreezeObserver, FreezeReport, log_freeze
 from cohort.manager.journal import Journal
@@ -192,6 +193,8 @@ class Core:
             verdict = call(journal)
         except Exception as exc:
             verdict = outcomes.raised(member_ids, str(exc))
+            if isinstance(exc, FreezeExpired):
+                verdict = replace(verdict, freeze=exc.record)
             error = exc if isinstance(exc, CohortError) else None
         if verdict.failed:
             self.roll_back(journal)

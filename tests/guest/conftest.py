@@ -63,14 +63,13 @@ def cohortd() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def freeze_hooks() -> Iterator[None]:
     """cohortd with the freeze's test hooks on (a systemd drop-in and one restart), for the
-    rest of the session; off again (another restart) at its end. Skips when the backend does
-    not report consistent_group_snapshot_enabled (no freeze to hook)."""
-    from .freeze_kit import consistent_supported, hooks_disabled, hooks_enabled
+    rest of the session; off again (another restart) at its end. The backend must report
+    consistent_group_snapshot_enabled (there is no freeze to hook otherwise)."""
+    from .freeze_kit import hooks_disabled, hooks_enabled, require_consistent
     from .test_scenario import Client
 
     with channel() as ch:
-        if not consistent_supported(Client(ch)):
-            pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+        require_consistent(Client(ch))
     hooks_enabled()
     yield
     hooks_disabled()

@@ -45,9 +45,10 @@ HOOKS_DROP_IN = Path(f"/run/systemd/system/{UNIT}.d/freeze-test-hooks.conf")
 HOOKS_ENV = f"COHORT_FREEZE_TEST_HOOKS_DIR={HOOKS_DIR}"
 
 
-def consistent_supported(api: Client) -> bool:
+def require_consistent(api: Client) -> None:
+    """The LVM backend takes consistent group snapshots (the freeze): it must say so."""
     caps = api.capabilities.GetCapabilities(cap_pb.GetCapabilitiesRequest())
-    return bool(caps.consistent_group_snapshot_enabled)
+    assert caps.consistent_group_snapshot_enabled
 
 
 def make_group(api: Client, name: str, consistent: bool, count: int = MEMBERS) -> g_pb.Group:

@@ -4,9 +4,9 @@ torn (the checker sees it), a consistent group's are each exactly the writes 1..
 held by the test hook leaves the gates suspended while `lvs`, `vgs` and `pvs` run by another
 process return. The fault matrix is in test_freeze_faults.py.
 
-The consistent tests are skipped while the backend does not report
-consistent_group_snapshot_enabled; the hook tests install a drop-in that sets cohortd's
-`[freeze] test_hooks_dir` and restart cohortd once (tests/guest/freeze_kit.py)."""
+The LVM backend must report consistent_group_snapshot_enabled; the hook tests install a drop-in
+that sets cohortd's `[freeze] test_hooks_dir` and restart cohortd once
+(tests/guest/freeze_kit.py)."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ from .freeze_kit import (
     Writer,
     clear_hooks,
     clone_verdict,
-    consistent_supported,
     delete_group,
     freeze_record,
     hold_at,
     make_group,
     member_paths,
+    require_consistent,
     resume_everything_of_cohort,
     snapshot_verdict,
     suspended_devices,
@@ -123,8 +123,7 @@ def test_plain_group_images_are_torn(api: Client) -> None:
 
 
 def test_consistent_group_images_hold_exactly_a_prefix(api: Client) -> None:
-    if not consistent_supported(api):
-        pytest.skip("the backend does not report consistent_group_snapshot_enabled")
+    require_consistent(api)
     group = make_group(api, unique("cons"), consistent=True)
     results = images_under_writer(api, group, ROUNDS["consistent"])
     for image in results:

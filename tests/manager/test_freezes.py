@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 from cohort.domain.model import FreezePath, FreezeRecord, GroupStatus, SnapshotStatus
 from cohort.errors import BackendError
+from cohort.freeze.protocol import FreezeExpired
 from cohort.manager import Manager
 from cohort.manager.freezes import FreezeReport
 from cohort.sim import FaultPlan, SimBackend
@@ -150,3 +151,21 @@ def test_a_failing_observer_never_breaks_the_call(manager: Manager, freezing: In
 
     manager.observe_freezes(broken)
     assert manager.create_group_snapshot("g", "gs").freeze == record
+
+
+def test_a_freeze_the_guard_cut_short_is_recorded_on_the_failed_snapshot(
+    manager: Manager, sim: SimBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard fired: the group snapshot ends in error, keeping the window it had."""
+    a, b = group_of_two(manager)
+    record = FreezeRecord(FreezePath.FREEZE, 11.0, {a: 10.5, b: 11.0})
+
+    def expired(*args: Any, **kwargs: Any) -> Any:
+        raise FreezeExpired("the guard resumed the gates", record)
+
+    monkeypatch.setattr(sim, "create_group_snapshot", expired)
+    with pytest.raises(BackendError, match="guard"):
+        manager.create_group_snapshot("g", "gs")
+    gsnap = manager.get_group_snapshot("gs")
+    assert gsnap.status is SnapshotStatus.ERROR
+    assert gsnap.freeze == record

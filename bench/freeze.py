@@ -2,9 +2,9 @@
 
     vagrant/testbed exec -- 'cd /src && /opt/cohort/bin/python -m bench.freeze --rounds 3'
 
-An 8-volume consistent group (a plain one with `--plain`, or when the backend does not report
-consistent_group_snapshot_enabled) under the ordered writer (`cohort.tools.ordered_writer`,
-through the gates). Each round, in turn:
+An 8-volume consistent group (the backend must report consistent_group_snapshot_enabled; a
+plain group with `--plain`) under the ordered writer (`cohort.tools.ordered_writer`, through
+the gates). Each round, in turn:
 - the naive loop: 8 `lvcreate -s` processes, one after the other, on the group's 8 LVs with the
   host's own lvm.conf and dmeventd state (what Cinder's LVM driver does); timed from the first
   start to the last exit; the snapshots removed after the round;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import UNIT, in_guest, sh, unit_property, wait_serving
+from .helpers import UNIT, channel, in_guest, sh, unit_property, wait_serving
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,3 +58,18 @@ def cohortd() -> Iterator[None]:
     if unit_property("ActiveState") != "active":
         sh("systemctl", "restart", UNIT)
     assert wait_serving() == "SERVING"
+
+
+@pytest.fixture(scope="session")
+def freeze_hooks() -> Iterator[None]:
+    """cohortd with the freeze's test hooks on (a systemd drop-in and one restart), for the
+    rest of the session; off again (another restart) at its end. The backend must report
+    consistent_group_snapshot_enabled (there is no freeze to hook otherwise)."""
+    from .freeze_kit import hooks_disabled, hooks_enabled, require_consistent
+    from .test_scenario import Client
+
+    with channel() as ch:
+        require_consistent(Client(ch))
+    hooks_enabled()
+    yield
+    hooks_disabled()

@@ -34,7 +34,8 @@ from .test_scenario import VG, Client
 MiB = 1024**2
 MEMBERS = 8
 #: Blocks per volume the writer uses (4 MiB of each 8 MiB volume): small enough to read back
-#: quickly, large enough that the writer does not wrap within a test.
+#: quickly. The writer wraps after 8192 writes (about 15 s in the guest); the checker allows
+#: for that.
 SLOTS = 1024
 CONSISTENT_SPEC = {"consistent_group_snapshot_enabled": "<is> True"}
 #: The freeze's test hooks: cohortd reads `[freeze] test_hooks_dir` from this environment

@@ -38,11 +38,8 @@ from .freeze_kit import (
     delete_group,
     freeze_record,
     hold_at,
-    hooks_disabled,
-    hooks_enabled,
     make_group,
     member_paths,
-    require_consistent,
     resume_everything_of_cohort,
     snapshot_verdict,
     suspended_devices,
@@ -110,18 +107,15 @@ class ConsistentGroup:
 
 
 @pytest.fixture(scope="module")
-def consistent_group() -> Iterator[ConsistentGroup]:
+def consistent_group(freeze_hooks: None) -> Iterator[ConsistentGroup]:
     """One consistent group for the whole matrix (each case removes what it made), with the
     test hooks switched on."""
     with grpc.insecure_channel(f"unix://{SOCKET}") as channel:
         api = Client(channel)
-        require_consistent(api)
-        hooks_enabled()
         group = make_group(api, unique("fault"), consistent=True)
         order, paths = member_paths(api, group)
         yield ConsistentGroup(api, group, order, paths)
         delete_group(api, group.id)
-        hooks_disabled()
 
 
 def start(operation: str, cg: ConsistentGroup, name: str) -> threading.Thread:

@@ -23,7 +23,7 @@ class CapabilityPolicy:
     max_group_volumes: int = 256
     #: The most volumes a consistent group may hold ([freeze] max_group_volumes): its freeze
     #: must fit the guard's deadline.
-    max_consistent_group_volumes: int = 16
+    max_consistent_group_volumes: int = 12
 
 
 @dataclass(frozen=True, slots=True)

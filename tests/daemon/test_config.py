@@ -31,7 +31,7 @@ def test_defaults_are_the_conventions() -> None:
     assert c.backend.max_over_subscription_ratio == 20.0 and c.backend.reserved_percentage == 0
     assert c.freeze == FreezeSettings(
         deadline_seconds=10.0,
-        max_group_volumes=16,
+        max_group_volumes=12,
         guard_socket="/run/cohort-guard/guard.sock",
         test_hooks_dir="",
     )

@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "full_matrix: a freeze fault case only --freeze-matrix runs")
+    config.addinivalue_line("markers", "full_matrix: a freeze test only --freeze-matrix runs")
     if in_guest():
         # The load test on LVM under emulation: 32 clients' LVM commands queue on the VG lock
         # and share 2 emulated CPUs, so a call may wait for dozens of others; each call still

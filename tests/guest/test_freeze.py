@@ -135,6 +135,7 @@ def test_consistent_group_images_hold_exactly_a_prefix(api: Client) -> None:
     delete_clones(api, group)
 
 
+@pytest.mark.full_matrix  # the plain group proves the same in CI; this costs 3 minutes more
 def test_no_freeze_hook_tears_a_consistent_group(api: Client, freeze_hooks: None) -> None:
     """The same writer and checker with the freeze switched off by the test-only switch."""
     group = make_group(api, unique("nofz"), consistent=True)

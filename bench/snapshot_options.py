@@ -76,8 +76,6 @@ def main() -> None:
         "  + --config backup/archive=0": session_variant(
             runner, [*FAST, "--config", "backup/archive=0"]
         ),
-        "  + --devices PV": session_variant(runner, [*FAST, *devices]),
-        "  + both": session_variant(runner, [*FAST, "--config", "backup/archive=0", *devices]),
     }
     for i in range(COUNT):
         name = f"bench-opt-{i}"

@@ -88,10 +88,12 @@ class Freeze:
         ids = list(members)
         if len(set(ids)) != len(ids):
             raise BackendError(f"freeze {subject_id}: a volume is named twice")
+        # The deadline counts from before the guard's arm, so it never falls after the guard's.
+        deadline = self.clock() + self.deadline_seconds
         armed = self.guard.arm(subject_id, ids, self.deadline_seconds)
         try:
             self.hooks.at("armed", subject_id)
-            record = self._window(subject_id, members, take, armed)
+            record = self._window(subject_id, members, take, armed, deadline)
         finally:
             armed.close()
         log.info(
@@ -109,11 +111,16 @@ class Freeze:
         members: Sequence[str],
         take: Callable[[str], object],
         armed: Armed,
+        deadline: float,
     ) -> FreezeRecord:
         suspended: dict[str, float] = {}
         stalls: dict[str, float] = {}
         start = self.clock()
-        deadline = start + self.deadline_seconds
+        if start >= deadline:  # the guard has fired or is about to: it would not thaw these
+            raise FreezeExpired(
+                f"freeze {subject_id}: deadline of {self.deadline_seconds:g} s passed before "
+                "any gate was suspended"
+            )
         try:
             for member in members:
                 self.gates.suspend(member)

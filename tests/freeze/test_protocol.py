@@ -132,3 +132,19 @@ def test_a_volume_named_twice_is_refused_before_anything() -> None:
     with pytest.raises(BackendError, match="twice"):
         freeze(gates).run("gs", ["v", "v"], lambda m: None)
     assert gates.events == []
+
+
+def test_past_the_deadline_before_the_first_suspend_nothing_is_suspended() -> None:
+    """Held (or stopped) between the guard's arm and the first suspend until the deadline: the
+    guard has fired already and would not thaw gates suspended now, so none is."""
+    gates = FakeGates()
+    clock = Clock()
+
+    class Late(NoHooks):
+        def at(self, step: str, subject_id: str) -> None:
+            if step == "armed":
+                clock.now += 60.0
+
+    with pytest.raises(FreezeExpired, match="before any gate"):
+        Freeze(gates, LocalGuard(gates), 10.0, Late(), clock).run("gs", members(3), print)
+    assert not [op for op, _ in gates.events if op == "suspend"]

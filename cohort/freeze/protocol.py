@@ -116,13 +116,13 @@ class Freeze:
         suspended: dict[str, float] = {}
         stalls: dict[str, float] = {}
         start = self.clock()
-        if start >= deadline:  # the guard has fired or is about to: it would not thaw these
-            raise FreezeExpired(
-                f"freeze {subject_id}: deadline of {self.deadline_seconds:g} s passed before "
-                "any gate was suspended"
-            )
         try:
-            for member in members:
+            for number, member in enumerate(members):
+                if self.clock() >= deadline:  # the guard fired: it would not thaw this gate
+                    raise FreezeExpired(
+                        f"freeze {subject_id}: deadline of {self.deadline_seconds:g} s passed "
+                        f"with {number} of {len(members)} gates suspended"
+                    )
                 self.gates.suspend(member)
                 suspended[member] = self.clock()
             self.hooks.at("frozen", subject_id)

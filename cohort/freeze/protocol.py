@@ -96,14 +96,7 @@ class Freeze:
             record = self._window(subject_id, members, take, armed, deadline)
         finally:
             armed.close()
-        log.info(
-            "group frozen",
-            subject=subject_id,
-            members=len(members),
-            window_seconds=round(record.window_seconds, 6),
-            max_stall_seconds=round(max(record.stalls.values()), 6),
-        )
-        return record
+        return record  # the manager logs it, with the call's outcome (cohort.manager.freezes)
 
     def _window(
         self,

@@ -54,12 +54,6 @@ T = TypeVar("T")
 class LvmGroups(LvmVolumes):
     """See the module docstring."""
 
-    freeze: LvmFreeze | None = None
-
-    @property
-    def consistent_group_snapshot(self) -> bool:
-        return self.freeze is not None
-
     def _batch(self, commands: Sequence[Sequence[str]]) -> None:
         with self.lvm.writer.shared():
             run_batch(self.runner, commands)

@@ -29,6 +29,7 @@ from cohort.errors import BackendError
 from cohort.lvm import names, repair
 from cohort.lvm.dm import Gates, linear_table
 from cohort.lvm.errors import NoSpace, ObjectExists, ObjectNotFound, edge
+from cohort.lvm.freeze import LvmFreeze
 from cohort.lvm.lvm import Lvm
 from cohort.lvm.report import LogicalVolume
 from cohort.lvm.run import Runner
@@ -45,6 +46,10 @@ ACTION_DELETE_SNAPSHOT = "lvm.delete_snapshot"
 class LvmVolumes:
     """See the module docstring."""
 
+    #: The freeze that consistent group images are taken under (`LvmBackend` sets it from
+    #: `[freeze]`); None: no consistent group snapshots on this pool.
+    freeze: LvmFreeze | None = None
+
     def __init__(
         self, runner: Runner, vg: str, pool: str, *, full_threshold_percent: float = 90.0
     ) -> None:
@@ -56,11 +61,6 @@ class LvmVolumes:
         self.pool_problem: str | None = None
         """What start-up found wrong with the pool and could not repair (cohort.lvm.repair):
         the pool reports backend_state "down" until a check finds it repaired."""
-
-    @property
-    def consistent_group_snapshot(self) -> bool:
-        """Set by the group layer when a freeze is configured."""
-        return False
 
     # -- sizes and capacity ----------------------------------------------------------------
     def extent_size(self) -> int:
@@ -95,7 +95,7 @@ class LvmVolumes:
             data_percent=data,
             metadata_percent=meta,
             thin=True,
-            consistent_group_snapshot=self.consistent_group_snapshot,
+            consistent_group_snapshot=self.freeze is not None,
             backend_state=state,
             location_info=f"LVMVolumeDriver:{self.lvm.vg}:{self.lvm.pool}:thin",
         )

@@ -17,6 +17,7 @@ from cohort.store import SqlStore
 from cohort.v1 import (
     capabilities_pb2_grpc,
     consistency_groups_pb2_grpc,
+    exports_pb2_grpc,
     group_snapshots_pb2_grpc,
     groups_pb2_grpc,
     snapshots_pb2_grpc,
@@ -39,6 +40,7 @@ class Stubs:
         self.group_snapshots = group_snapshots_pb2_grpc.GroupSnapshotsStub(channel)
         self.cgs = consistency_groups_pb2_grpc.ConsistencyGroupsStub(channel)
         self.capabilities = capabilities_pb2_grpc.CapabilitiesStub(channel)
+        self.exports = exports_pb2_grpc.ExportsStub(channel)
 
 
 class Daemon(Stubs):

@@ -16,7 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cohort.domain import validation
+from cohort.errors import CohortError
 from cohort.freeze.settings import MAX_DEADLINE_SECONDS, FreezeSettings
+from cohort.iscsi.settings import ExportSettings
 
 DEFAULT_PATH = Path("/etc/cohort/cohortd.toml")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -99,6 +102,8 @@ class Config:
     backend: BackendConfig = field(default_factory=BackendConfig)
     #: Consistent group snapshots and clones of groups (cohort.freeze).
     freeze: FreezeSettings = field(default_factory=FreezeSettings)
+    #: iSCSI exports (cohort.iscsi).
+    exports: ExportSettings = field(default_factory=ExportSettings)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (for `cohortd --check-config`)."""
@@ -281,6 +286,20 @@ def validate(config: Config) -> None:
         raise ConfigError("[freeze] max_group_volumes must be >= 1")
     if not fr.guard_socket:
         raise ConfigError("[freeze] guard_socket must be set")
+    _validate_exports(config.exports)
+
+
+def _validate_exports(ex: ExportSettings) -> None:
+    if ex.target not in ("", "lio", "memory"):
+        raise ConfigError(f"[exports] target must be lio or memory, not {ex.target!r}")
+    try:
+        validation.iscsi_name(ex.iqn_prefix, "[exports] iqn_prefix")
+    except CohortError as exc:
+        raise ConfigError(str(exc)) from None
+    if not ex.iqn_prefix.startswith("iqn.") or ":" in ex.iqn_prefix:
+        raise ConfigError("[exports] iqn_prefix must be an iqn. name without a ':' part")
+    if not 0 < ex.port <= 65535:
+        raise ConfigError("[exports] port must be between 1 and 65535")
 
 
 def _host_port(address: str, where: str) -> tuple[str, int]:

@@ -11,6 +11,7 @@ import structlog
 from cohort.daemon.backends import build_backend
 from cohort.daemon.broadcaster import Broadcaster
 from cohort.daemon.config import Config
+from cohort.daemon.exports import build_plane
 from cohort.daemon.metrics import MetricsServer, observe_freeze
 from cohort.daemon.server import GrpcServer
 from cohort.daemon.upstream import UpstreamReporter
@@ -58,9 +59,13 @@ class Daemon:
         state_dir = Path(cfg.state.directory)
         backend = build_backend(cfg.backend, state_dir, cfg.freeze)
         self.store = SqlStore.open(state_dir)
-        manager = Manager(self.store, backend, policy(cfg), socket.gethostname())
+        plane = build_plane(cfg.exports, cfg.backend.kind, state_dir)
+        manager = Manager(self.store, backend, policy(cfg), socket.gethostname(), plane)
         manager.observe_freezes(observe_freeze)
+        # The order of a start (cohort.manager.restore): the backend (gates and LVs resumed,
+        # gates made), the journal resolved, the targets restored, then serving.
         manager.recover()
+        manager.restore_exports()
         broadcaster = Broadcaster(manager.capabilities)
         manager.subscribe(broadcaster.notify)
         self.server = GrpcServer(

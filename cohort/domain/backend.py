@@ -129,6 +129,15 @@ class Backend(Protocol):
         """Idempotent, like delete_volume."""
         ...
 
+    def snapshot_device(self, snapshot: Snapshot) -> str:
+        """A read-only block device of the snapshot, for its export; made if missing
+        (idempotent: a retry, or a restore after a reboot, gets the same path)."""
+        ...
+
+    def release_snapshot_device(self, snapshot: Snapshot) -> None:
+        """Remove what snapshot_device made; nothing if there is none."""
+        ...
+
     # -- seed 003's group methods ----------------------------------------------------------
     def create_group(self, group: Group) -> ModelUpdate | None: ...
 

@@ -8,7 +8,7 @@ credentials of its own. The store holds both; the kernel's target is made to mat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -145,3 +145,26 @@ class Targets(Protocol):
         """Stop a target accepting logins, keeping everything it has (a target cohort's store
         does not know: reported, never deleted)."""
         ...
+
+
+class Sealer(Protocol):
+    """Seals CHAP secrets for the store (cohort.iscsi.secrets). `aad` binds a sealed value to its
+    row: unsealed with another, it fails."""
+
+    def seal(self, plain: str, aad: str) -> str: ...
+
+    def unseal(self, sealed: str, aad: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlane:
+    """What the manager exports through: the kernel's target, the sealer of secrets, the maker
+    of new CHAP credentials, and the IQN prefix of cohort's targets (`<prefix>:<kind>-<id>`)."""
+
+    targets: Targets
+    sealer: Sealer
+    new_credentials: Callable[[], Credentials]
+    iqn_prefix: str
+
+    def target_iqn(self, kind: ExportKind, object_id: str) -> str:
+        return f"{self.iqn_prefix}:{kind.value}-{object_id}"

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from cohort.domain.exports import Access, Export
 from cohort.domain.model import (
     Group,
     GroupSnapshot,
@@ -82,6 +83,8 @@ class Transaction(Protocol):
     groups: Repository[Group]
     group_snapshots: Repository[GroupSnapshot]
     operations: Repository[Operation]
+    exports: Repository[Export]
+    accesses: Repository[Access]
 
 
 class Store(Protocol):

@@ -169,3 +169,42 @@ def ref(value: str, what: str = "reference") -> str:
     if has_id_form(value):
         raise InvalidArgument(f"{what} {value!r} is not a canonical UUID: ids are lowercase")
     return name(value, what)
+
+
+#: iSCSI names (RFC 3720 section 3.2.6): "iqn." date, reversed domain, optional ":" and a
+#: unique part; "eui." and "naa." with hex digits. Lowercase: the standard's normal form, and
+#: what LIO compares an initiator's name with.
+_IQN_RE = re.compile(
+    r"iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]+)?"
+)
+_EUI_RE = re.compile(r"eui\.[0-9a-f]{16}")
+_NAA_RE = re.compile(r"naa\.[0-9a-f]{16}([0-9a-f]{16})?")
+ISCSI_NAME_MAX = 223
+
+
+def iscsi_name(value: str, what: str = "initiator") -> str:
+    """An iSCSI name in normal form (iqn., eui. or naa.), at most 223 bytes."""
+    text = _require_str(value, what)
+    if not text:
+        raise InvalidArgument(f"{what} must not be empty (an iSCSI name: iqn.…, eui.… or naa.…)")
+    if len(text.encode()) > ISCSI_NAME_MAX:
+        raise InvalidArgument(f"{what} is longer than {ISCSI_NAME_MAX} bytes")
+    if text != text.lower() and text.lower().startswith(("iqn.", "eui.", "naa.")):
+        raise InvalidArgument(f"{what} {text!r} must be lowercase (the iSCSI normal form)")
+    if not any(r.fullmatch(text) for r in (_IQN_RE, _EUI_RE, _NAA_RE)):
+        raise InvalidArgument(
+            f"{what} {text!r} is not an iSCSI name (iqn.yyyy-mm.reversed.domain[:unique], "
+            "eui.<16 hex> or naa.<16 or 32 hex>)"
+        )
+    return text
+
+
+def short_text(value: str, what: str, limit: int = NAME_MAX) -> str:
+    """Free text of at most `limit` characters with no control characters (may be empty)."""
+    text = _require_str(value, what)
+    if len(text) > limit:
+        raise InvalidArgument(f"{what} is longer than {limit} characters")
+    bad = _control_char(text)
+    if bad is not None:
+        raise InvalidArgument(f"{what} contains a control character ({bad!r})")
+    return text

@@ -7,11 +7,11 @@ the backend outside its lock, and turns the backend's answers into statuses as t
 
 from __future__ import annotations
 
-from cohort.manager.recovery import RecoveryMixin
+from cohort.manager.restore import RestoreMixin
 from cohort.manager.types import TypesMixin
 
 
-class Manager(RecoveryMixin, TypesMixin):
+class Manager(RestoreMixin, TypesMixin):
     """See docs/MANAGER-API.md for the calls."""
 
 

@@ -21,6 +21,7 @@ import structlog
 from cohort.domain import specs, validation
 from cohort.domain.backend import Backend, PoolStats
 from cohort.domain.capabilities import Capabilities, CapabilityPolicy, check_room, derive
+from cohort.domain.exports import ExportPlane
 from cohort.domain.model import (
     CG_GROUP_TYPE_NAME,
     CONSISTENT_SPEC,
@@ -42,6 +43,7 @@ from cohort.errors import (
     ResourceExhausted,
 )
 from cohort.freeze.protocol import FreezeExpired
+from cohort.iscsi.memory import memory_plane
 from cohort.manager import outcomes
 from cohort.manager.freezes import FreezeObserver, FreezeReport, log_freeze
 from cohort.manager.journal import Journal
@@ -66,8 +68,17 @@ class Pool:
 
 
 class Core:
-    def __init__(self, store: Store, backend: Backend, policy: CapabilityPolicy, host: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        backend: Backend,
+        policy: CapabilityPolicy,
+        host: str,
+        exports: ExportPlane | None = None,
+    ) -> None:
         self.store = store
+        #: Where exports go; without one, an in-memory target (the simulated backend's).
+        self.exports = exports if exports is not None else memory_plane()
         self.backend = backend
         self.policy = policy
         self.host = host

@@ -17,7 +17,7 @@ from cohort.manager.groups import label
 from cohort.manager.journal import Journal
 from cohort.manager.members import apply_snapshots, coerce, patch
 from cohort.manager.reservations import Mode
-from cohort.manager.volumes import DELETABLE_SNAPSHOT, USABLE, describe
+from cohort.manager.volumes import DELETABLE_SNAPSHOT, USABLE, describe, require_unexported
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +113,8 @@ class GroupSnapshotsMixin(Core):
                     raise FailedPrecondition(f"{gs_label(gsnap, cg)} is {gsnap.status}")
                 snapshots = tx.snapshots.find(group_snapshot_id=gsnap.id)
                 self.hold_all(ticket, "snapshot", [s.id for s in snapshots], Mode.EXCLUSIVE)
+                for snap in snapshots:
+                    require_unexported(tx, snap)
                 patch(tx.group_snapshots, gsnap, status=SnapshotStatus.DELETING)
                 for snap in snapshots:
                     patch(tx.snapshots, snap, status=SnapshotStatus.DELETING)

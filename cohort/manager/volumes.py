@@ -38,8 +38,15 @@ def describe(obj: Volume | Snapshot) -> str:
     return f"{kind} {obj.name} ({obj.id})"
 
 
+def require_unexported(tx: Transaction, obj: Volume | Snapshot) -> None:
+    """An exported object is not deleted: initiators may be using it."""
+    if tx.exports.count(object_id=obj.id):
+        raise FailedPrecondition(f"{describe(obj)} is exported (unexport it first)")
+
+
 def require_deletable(tx: Transaction, volume: Volume) -> None:
     """The rules a volume's delete checks, alone or with its group."""
+    require_unexported(tx, volume)
     if volume.status is VolumeStatus.IN_USE:
         raise FailedPrecondition(f"{describe(volume)} is exported")
     if volume.status not in DELETABLE_VOLUME:
@@ -351,6 +358,7 @@ class VolumesMixin(Core):
                     )
                 if snap.status not in DELETABLE_SNAPSHOT:
                     raise FailedPrecondition(f"{describe(snap)} is {snap.status}")
+                require_unexported(tx, snap)
                 patch(tx.snapshots, snap, status=SnapshotStatus.DELETING)
             self._delete(snap, self.backend.delete_snapshot, self._forget_snapshot)
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from cohort.domain.exports import Access, AccessState, Export, ExportKind
 from cohort.domain.model import (
     FreezePath,
     FreezeRecord,
@@ -34,7 +35,9 @@ from cohort.domain.model import (
     VolumeType,
 )
 from cohort.store.models import (
+    AccessRow,
     Base,
+    ExportRow,
     GroupRow,
     GroupSnapshotRow,
     GroupTypeRow,
@@ -210,6 +213,11 @@ OPERATIONS = _codec(
     json={"steps": (_encode_steps, _decode_steps)},
 )
 
+EXPORTS = _codec("export", Export, ExportRow, enums={"kind": ExportKind})
+ACCESSES = _codec(
+    "access", Access, AccessRow, enums={"state": AccessState}, json={"attachments": _LIST}
+)
+
 ALL: tuple[Codec[Any], ...] = (
     VOLUME_TYPES,
     GROUP_TYPES,
@@ -218,4 +226,6 @@ ALL: tuple[Codec[Any], ...] = (
     GROUPS,
     GROUP_SNAPSHOTS,
     OPERATIONS,
+    EXPORTS,
+    ACCESSES,
 )

@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -160,3 +161,32 @@ class OperationRow(_Row, Base):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(STATUS, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExportRow(_Row, Base):
+    __tablename__ = "exports"
+    __table_args__ = _TABLE_ARGS
+
+    # One export per object: a volume's or a snapshot's id (either table; no foreign key).
+    object_id: Mapped[str] = mapped_column(ID, unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_iqn: Mapped[str] = mapped_column(String(223), unique=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AccessRow(_Row, Base):
+    __tablename__ = "accesses"
+    __table_args__ = (
+        UniqueConstraint("export_id", "initiator", name="uq_accesses_export_initiator"),
+        _TABLE_ARGS,
+    )
+
+    export_id: Mapped[str] = mapped_column(ID, _ref("exports.id"), index=True)
+    initiator: Mapped[str] = mapped_column(String(223), index=True)
+    chap_username: Mapped[str] = mapped_column(String(255))
+    chap_secret_sealed: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    ip: Mapped[str] = mapped_column(String(64))
+    multipath: Mapped[bool] = mapped_column(Boolean)
+    attachments: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(STATUS, index=True)

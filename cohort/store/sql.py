@@ -40,6 +40,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
+from cohort.domain.exports import Access, Export
 from cohort.domain.model import (
     Group,
     GroupSnapshot,
@@ -82,6 +83,8 @@ class SqlTransaction:
         self.groups: Repository[Group] = repo(codec.GROUPS)
         self.group_snapshots: Repository[GroupSnapshot] = repo(codec.GROUP_SNAPSHOTS)
         self.operations: Repository[Operation] = repo(codec.OPERATIONS)
+        self.exports: Repository[Export] = repo(codec.EXPORTS)
+        self.accesses: Repository[Access] = repo(codec.ACCESSES)
 
 
 class SqlStore:

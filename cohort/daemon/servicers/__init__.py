@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from cohort.daemon.broadcaster import Broadcaster
 from cohort.daemon.servicers.capabilities import CapabilitiesServicer
 from cohort.daemon.servicers.consistency_groups import ConsistencyGroupsServicer
+from cohort.daemon.servicers.exports import ExportsServicer
 from cohort.daemon.servicers.group_snapshots import GroupSnapshotsServicer
 from cohort.daemon.servicers.groups import GroupsServicer
 from cohort.daemon.servicers.snapshots import SnapshotsServicer
@@ -17,6 +18,8 @@ from cohort.v1 import (
     capabilities_pb2_grpc,
     consistency_groups_pb2,
     consistency_groups_pb2_grpc,
+    exports_pb2,
+    exports_pb2_grpc,
     group_snapshots_pb2,
     group_snapshots_pb2_grpc,
     groups_pb2,
@@ -43,6 +46,7 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
         (group_snapshots_pb2, "GroupSnapshots"),
         (consistency_groups_pb2, "ConsistencyGroups"),
         (capabilities_pb2, "Capabilities"),
+        (exports_pb2, "Exports"),
     )
 )
 
@@ -53,6 +57,7 @@ def register(server: Any, manager: Manager, broadcaster: Broadcaster, interval: 
     volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesServicer(manager), server)
     snapshots_pb2_grpc.add_SnapshotsServicer_to_server(SnapshotsServicer(manager), server)
     groups_pb2_grpc.add_GroupsServicer_to_server(GroupsServicer(manager), server)
+    exports_pb2_grpc.add_ExportsServicer_to_server(ExportsServicer(manager), server)
     group_snapshots_pb2_grpc.add_GroupSnapshotsServicer_to_server(
         GroupSnapshotsServicer(manager), server
     )

@@ -1,0 +1,1 @@
+"""iSCSI exports through the kernel's LIO target: targets (rtslib-fb), portals, CHAP secrets."""

@@ -23,7 +23,10 @@ Rules enforced here
   reaps it whenever it finally exits (no RPC thread is held hostage);
 - stdout and stderr captured; a non-zero exit raises `CommandError` carrying argv, rc, stderr;
 - a flight recorder of the last commands (argv, rc, duration, stderr tail), bound into the
-  structlog event whenever a command fails.
+  structlog event whenever a command fails. No command cohort runs carries a secret today (CHAP
+  secrets go to LIO through rtslib, not argv), but what the recorder and `CommandError` show of
+  argv passes `redact_argv` anyway, so a ``--password VALUE`` or ``password=VALUE`` added later
+  is never written down.
 
 `classify()` turns a `CommandError` into cohort's exception hierarchy; adapters call it at their
 edge (see `cohort.lvm.errors`).
@@ -43,6 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
+
+from cohort.redaction import redact_argv
 
 log = structlog.get_logger("cohort.lvm.run")
 
@@ -69,7 +74,7 @@ class CommandError(Exception):
         self.rc = rc
         self.stderr = stderr
         self.stdout = stdout
-        super().__init__(f"{' '.join(self.argv)}: exit {rc}: {_tail(stderr)}")
+        super().__init__(f"{' '.join(redact_argv(self.argv))}: exit {rc}: {_tail(stderr)}")
 
 
 class CommandTimeout(CommandError):
@@ -90,7 +95,7 @@ class FlightEntry:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "argv": list(self.argv),
+            "argv": list(redact_argv(self.argv)),
             "rc": self.rc,
             "duration": round(self.duration, 4),
             "stderr": self.stderr_tail,
@@ -282,7 +287,7 @@ class CommandRunner:
         if failed:
             log.error(
                 "command failed",
-                argv=list(args),
+                argv=list(redact_argv(args)),
                 rc=rc,
                 stderr=entry.stderr_tail,
                 flight_recorder=self.recorder.dump(),

@@ -86,6 +86,18 @@ def test_flight_recorder_keeps_last_n_and_logs_on_failure() -> None:
     assert dumped[0]["argv"] == ["echo", "3"]
 
 
+def test_secrets_in_argv_are_not_recorded_nor_logged() -> None:
+    runner = CommandRunner()
+    argv = ["sh", "-c", "exit 3", "--password", "Zq8rT2mVx0bN4kLs", "chap_secret=Zq8rT2mVx0bN4kLs"]
+    with structlog.testing.capture_logs() as logs, pytest.raises(CommandError) as info:
+        runner.run(argv)
+    assert "Zq8rT2mVx0bN4kLs" not in str(info.value)
+    assert info.value.argv == tuple(argv)  # the error itself keeps what was run
+    (event,) = [e for e in logs if e["event"] == "command failed"]
+    assert "Zq8rT2mVx0bN4kLs" not in repr(event)
+    assert event["flight_recorder"][-1]["argv"][-2:] == ["<redacted>", "chap_secret=<redacted>"]
+
+
 @pytest.mark.parametrize(
     ("stderr", "kind"),
     [

@@ -8,7 +8,7 @@ from pathlib import Path
 from cohort.daemon.config import ConfigError
 from cohort.domain.exports import ExportPlane, Targets
 from cohort.iscsi.memory import MemoryTargets
-from cohort.iscsi.portals import Portals
+from cohort.iscsi.portals import PortalFinder
 from cohort.iscsi.secrets import Sealer, SecretKeyError, new_credentials
 from cohort.iscsi.settings import ExportSettings
 
@@ -25,13 +25,16 @@ def build_plane(settings: ExportSettings, backend_kind: str, state_dir: Path) ->
         sealer = Sealer.from_file(key_file)
     except SecretKeyError as exc:
         raise ConfigError(f"[exports] key_file: {exc}") from exc
-    portals = Portals(settings.portals, settings.interfaces, settings.port)
+    try:
+        portals = PortalFinder(settings.portals, settings.interfaces, settings.port)
+    except ValueError as exc:
+        raise ConfigError(f"[exports] portals: {exc}") from exc
     prefix = f"{settings.iqn_prefix}:"
     targets: Targets
     if target_kind(settings, backend_kind) == "memory":
-        targets = MemoryTargets(prefix, portals.list())
+        targets = MemoryTargets(prefix, portals)
     else:
         from cohort.iscsi.lio import LioTargets
 
-        targets = LioTargets(prefix, portals.list)
+        targets = LioTargets(prefix, portals)
     return ExportPlane(targets, sealer, new_credentials, settings.iqn_prefix)

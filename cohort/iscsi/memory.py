@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cohort.domain.exports import ExportPlane, Portal, TargetSpec
 from cohort.errors import BackendError
+
+
+def loopback() -> Sequence[Portal]:
+    """One portal on 127.0.0.1 (the default of a memory target)."""
+    return (Portal("127.0.0.1"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +37,7 @@ class MemoryTargets:
         self.calls: list[tuple[str, str]] = []
 
     def portals(self) -> Sequence[Portal]:
-        return self._portals
+        return self._portals()
 
     def publish(self, spec: TargetSpec) -> None:
         if not spec.device:

@@ -8,6 +8,7 @@ import json
 import grpc
 import pytest
 
+from cohort.domain.model import VolumeStatus
 from cohort.iscsi.memory import MemoryTargets
 from cohort.v1 import (
     common_pb2,
@@ -195,7 +196,14 @@ def test_extend_of_an_exported_volume_keeps_it_in_use(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "initiator",
-    ["", "host-a", "IQN.1994-05.com.example:a", "iqn.1994-13.com.example", "iqn.1994-05.", "x" * 300],
+    [
+        "",
+        "host-a",
+        "IQN.1994-05.com.example:a",
+        "iqn.1994-13.com.example",
+        "iqn.1994-05.",
+        "x" * 300,
+    ],
 )
 def test_a_malformed_initiator_is_invalid_and_changes_nothing(api: Api, initiator: str) -> None:
     vol = volume(api)
@@ -215,16 +223,10 @@ def test_bad_requests_get_clear_codes(api: Api) -> None:
     assert code_of(api.exports.ExportVolume, missing) == grpc.StatusCode.NOT_FOUND
     bad_id = exports_pb2.ExportSnapshotRequest(snapshot_id="nope", connector=connector())
     assert code_of(api.exports.ExportSnapshot, bad_id) == grpc.StatusCode.INVALID_ARGUMENT
-    api.manager.set_volume_status(api.manager.get_volume(vol.id), status=_error())
+    api.manager.set_volume_status(api.manager.get_volume(vol.id), status=VolumeStatus.ERROR)
     broken = exports_pb2.ExportVolumeRequest(volume_id=vol.id, connector=connector())
     assert code_of(api.exports.ExportVolume, broken) == grpc.StatusCode.FAILED_PRECONDITION
     assert targets(api).present() == []
-
-
-def _error():  # type: ignore[no-untyped-def]
-    from cohort.domain.model import VolumeStatus
-
-    return VolumeStatus.ERROR
 
 
 def test_a_failed_publish_leaves_nothing_behind(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

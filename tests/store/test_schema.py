@@ -94,7 +94,9 @@ def test_filtered_columns_are_indexed(table: str, column: str) -> None:
     assert (column,) in indexed
 
 
-@pytest.mark.parametrize("table", [t for t in Base.metadata.tables if "name" in Base.metadata.tables[t].columns])
+@pytest.mark.parametrize(
+    "table", [t for t in Base.metadata.tables if "name" in Base.metadata.tables[t].columns]
+)
 def test_names_are_unique(table: str) -> None:
     unique = {tuple(i.columns.keys()) for i in Base.metadata.tables[table].indexes if i.unique}
     assert ("name",) in unique

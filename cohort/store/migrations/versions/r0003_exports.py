@@ -16,7 +16,9 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
-def _row(table: str, *columns: sa.Column[object], args: tuple[sa.schema.SchemaItem, ...] = ()) -> None:
+def _row(
+    table: str, *columns: sa.Column[object], args: tuple[sa.schema.SchemaItem, ...] = ()
+) -> None:
     op.create_table(
         table,
         sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),

@@ -129,6 +129,16 @@ class Backend(Protocol):
         """Idempotent, like delete_volume."""
         ...
 
+    def snapshot_device(self, snapshot: Snapshot) -> str:
+        """A read-only block device of the snapshot, for its export; made if missing (also
+        after a reboot). Idempotent: the same path while it exists."""
+        ...
+
+    def release_snapshot_device(self, snapshot: Snapshot) -> None:
+        """Remove the snapshot's read-only device; idempotent. The snapshot stays deletable
+        after it (and a delete removes a device left behind)."""
+        ...
+
     # -- seed 003's group methods ----------------------------------------------------------
     def create_group(self, group: Group) -> ModelUpdate | None: ...
 

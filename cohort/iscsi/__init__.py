@@ -1,0 +1,1 @@
+"""iSCSI exports: LIO through rtslib-fb, and the portals it listens on."""

@@ -27,13 +27,13 @@ set -euo pipefail
 PACKAGES=(
     linux-image-amd64 initramfs-tools systemd-sysv udev dbus kmod iproute2 procps
     lvm2 thin-provisioning-tools
-    targetcli-fb python3-rtslib-fb open-iscsi
+    targetcli-fb python3-rtslib-fb open-iscsi sg3-utils
     python3 python3-venv python3-pip
     openssh-server sudo rsync qemu-guest-agent
 )
 # What the guest suite (tests/guest, run with /opt/cohort/bin/python -m pytest) needs beyond
-# cohort; vagrant/testbed's wheelhouse has them (cohort's [test] extra).
-GUEST_TEST_PACKAGES=(pytest hypothesis)
+# cohort; vagrant/testbed's wheelhouse has them (cohort's [test] and [guest] extras).
+GUEST_TEST_PACKAGES=(pytest hypothesis os-brick)
 VENV=/opt/cohort
 ETC=/etc/cohort
 UNIT_DIR=/etc/systemd/system
@@ -72,6 +72,23 @@ configure_lvm() {
     mv "$conf.new" "$conf"
     [[ $(lvmconfig devices/ignore_suspended_devices) == *=1 ]] ||
         die "could not set devices/ignore_suspended_devices in $conf"
+}
+
+# LIO (the kernel's iSCSI target) and the local initiator the guest suite logs in with.
+# cohort restores LIO itself (after its gates exist), so Debian's restore of /etc/target
+# (rtslib-fb-targetctl.service) stays masked, and so does open-iscsi.service (it logs in to
+# every recorded node at boot); iscsid itself is socket-activated for iscsiadm and os-brick.
+configure_iscsi() {
+    printf '%s\n' configfs target_core_mod target_core_iblock iscsi_target_mod \
+        >/etc/modules-load.d/cohort-lio.conf
+    # The initiator's name: os-brick's connector properties omit the initiator without it.
+    if ! grep -qs '^InitiatorName=' /etc/iscsi/initiatorname.iscsi; then
+        echo "InitiatorName=$(iscsi-iname)" >/etc/iscsi/initiatorname.iscsi
+        chmod 0644 /etc/iscsi/initiatorname.iscsi
+    fi
+    systemctl mask rtslib-fb-targetctl.service open-iscsi.service
+    systemctl unmask iscsid.socket iscsid.service
+    systemctl enable iscsid.socket
 }
 
 configure_venv() {
@@ -129,8 +146,7 @@ EOF
 
     systemctl mask getty@tty1.service serial-getty@ttyS0.service \
         apt-daily.timer apt-daily-upgrade.timer man-db.timer fstrim.timer \
-        e2scrub_all.timer e2scrub_reap.service \
-        rtslib-fb-targetctl.service open-iscsi.service iscsid.socket iscsid.service
+        e2scrub_all.timer e2scrub_reap.service
     # Boot straight into the kernel with a small initrd.
     echo 'MODULES=list' >/etc/initramfs-tools/conf.d/cohort-testbed
     printf 'virtio_pci\nvirtio_blk\nvirtio_net\next4\n' >/etc/initramfs-tools/modules
@@ -142,6 +158,7 @@ EOF
 cmd_system() {
     install_packages
     configure_lvm
+    configure_iscsi
     configure_venv
     if [[ ${COHORT_IMAGE_BUILD:-0} == 1 ]]; then
         tune_image

@@ -130,12 +130,13 @@ class Backend(Protocol):
         ...
 
     def snapshot_device(self, snapshot: Snapshot) -> str:
-        """A read-only block device of the snapshot, for its export; made if missing
-        (idempotent: a retry, or a restore after a reboot, gets the same path)."""
+        """A read-only block device of the snapshot, for its export; made if missing (also
+        after a reboot). Idempotent: the same path while it exists."""
         ...
 
     def release_snapshot_device(self, snapshot: Snapshot) -> None:
-        """Remove what snapshot_device made; nothing if there is none."""
+        """Remove the snapshot's read-only device; idempotent. The snapshot stays deletable
+        after it (and a delete removes a device left behind)."""
         ...
 
     # -- seed 003's group methods ----------------------------------------------------------

@@ -159,7 +159,49 @@ class Gates:
         return gates
 
     def _call(self, argv: Sequence[str], what: str) -> str:
+        return _dmsetup(self._run, argv, what)
+
+
+class SnapshotDevices:
+    """A snapshot's read-only device for its export: `/dev/mapper/cohort-snap-<id>` (dm UUID
+    `COHORT-SNAP-<id>`), a dm-linear table on the activated snapshot LV, created with the
+    device-mapper read-only flag. Not a gate: a snapshot never changes, nothing freezes it."""
+
+    def __init__(self, runner: Runner, dmsetup: str = "dmsetup") -> None:
+        self._run = runner
+        self._dmsetup = dmsetup
+
+    def ensure(self, snapshot_id: str, lower_devno: str, size_bytes: int) -> str:
+        """The device exists with this table (made, or made again when it points elsewhere,
+        e.g. at the LV's former device number); its path. Idempotent."""
+        name = names.snapshot_device_name(snapshot_id)
+        what = f"snapshot {snapshot_id} device"
+        want = linear_table(lower_devno, size_bytes)
         try:
-            return self._run.run(argv).stdout
-        except CommandError as err:
-            raise classify(err, what) from err
+            have: str | None = _dmsetup(self._run, [self._dmsetup, "table", "--", name], what)
+        except ObjectNotFound:
+            have = None
+        if have is not None and have.strip() != want:
+            self.remove(snapshot_id)
+            have = None
+        if have is None:
+            argv = [self._dmsetup, "create", "--readonly"]
+            argv += ["--uuid", names.snapshot_device_uuid(snapshot_id)]
+            _dmsetup(self._run, [*argv, "--table", want, "--", name], what)
+        return "/dev/mapper/" + name
+
+    def remove(self, snapshot_id: str) -> None:
+        """Idempotent: a device that is not there is removed already."""
+        name = names.snapshot_device_name(snapshot_id)
+        try:
+            argv = [self._dmsetup, "remove", "--retry", "--", name]
+            _dmsetup(self._run, argv, f"snapshot {snapshot_id} device")
+        except ObjectNotFound:
+            return
+
+
+def _dmsetup(runner: Runner, argv: Sequence[str], what: str) -> str:
+    try:
+        return runner.run(argv).stdout
+    except CommandError as err:
+        raise classify(err, what) from err

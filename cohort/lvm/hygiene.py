@@ -107,8 +107,9 @@ def _sys_block(dev: str) -> Path | None:
 
 
 def excluded(dev: str) -> bool:
-    """A gate, an LV (a tenant PV inside a volume), or a disk on an iSCSI session."""
-    if os.path.basename(dev).startswith(names.GATE_PREFIX):
+    """A gate, a snapshot's read-only device, an LV (a tenant PV inside a volume), or a disk
+    on an iSCSI session."""
+    if os.path.basename(dev).startswith((names.GATE_PREFIX, names.SNAPSHOT_DEVICE_PREFIX)):
         return True
     sys_dir = _sys_block(dev)
     if sys_dir is None:
@@ -117,7 +118,7 @@ def excluded(dev: str) -> bool:
         uuid = (sys_dir / "dm" / "uuid").read_text().strip()
     except OSError:
         uuid = ""
-    if uuid.startswith((names.GATE_UUID_PREFIX, "LVM-")):
+    if uuid.startswith((names.GATE_UUID_PREFIX, names.SNAPSHOT_DEVICE_UUID_PREFIX, "LVM-")):
         return True
     try:
         device = os.path.realpath(sys_dir / "device")

@@ -201,8 +201,15 @@ class Lvm:
     def extend(self, lv: str, size_bytes: int) -> None:
         self._change(self.extend_argv(lv, size_bytes), self.full(lv))
 
-    def activate(self, lv: str) -> None:
-        self._change(self.activate_argv(lv), self.full(lv))
+    def activate(self, lv: str, *, ignore_skip: bool = False) -> None:
+        """ignore_skip: activate an LV with the activation skip flag (a snapshot)."""
+        argv = self.activate_argv(lv)
+        if ignore_skip:
+            argv.insert(-2, "--ignoreactivationskip")
+        self._change(argv, self.full(lv))
+
+    def deactivate(self, lv: str) -> None:
+        self._change(["lvchange", "--activate", "n", "--", self.full(lv)], self.full(lv))
 
     def backup(self) -> None:
         """Back up the VG's metadata (`vgcfgbackup`), after commands run with `-An`."""

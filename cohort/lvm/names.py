@@ -21,6 +21,9 @@ SNAPSHOT_PREFIX = "_snapshot-"
 TAG_PREFIX = "cohort_id_"
 GATE_PREFIX = "cohort-gate-"
 GATE_UUID_PREFIX = "COHORT-GATE-"
+#: A snapshot's read-only device, for its export (`cohort.lvm.dm.SnapshotDevices`).
+SNAPSHOT_DEVICE_PREFIX = "cohort-snap-"
+SNAPSHOT_DEVICE_UUID_PREFIX = "COHORT-SNAP-"
 #: Tag on every LV cohort creates, whatever it holds (VGs may be shared with other software).
 OWNER_TAG = "cohort"
 
@@ -60,6 +63,14 @@ def gate_uuid(volume_id: str) -> str:
 
 def gate_path(volume_id: str) -> str:
     return "/dev/mapper/" + gate_name(volume_id)
+
+
+def snapshot_device_name(snapshot_id: str) -> str:
+    return SNAPSHOT_DEVICE_PREFIX + check_id(snapshot_id)
+
+
+def snapshot_device_uuid(snapshot_id: str) -> str:
+    return SNAPSHOT_DEVICE_UUID_PREFIX + check_id(snapshot_id)
 
 
 def kind_of_lv(lv_name: str) -> tuple[str, str] | None:

@@ -12,6 +12,9 @@
   never shrinks (BackendError).
 - A full pool: new allocations are refused with ResourceExhausted when the pool's data or
   metadata use reaches `full_threshold_percent`.
+- A snapshot's export reads it through a read-only device (`cohort.lvm.dm.SnapshotDevices`)
+  on the snapshot LV, activated for it (ignoring its activation skip flag) and deactivated when
+  the device is released; after a reboot it is made again the same way.
 - `revert` undoes a journaled creation step idempotently (the group operations of
   `cohort.lvm.groups` journal one step per object).
 """
@@ -25,9 +28,9 @@ import structlog
 
 from cohort.domain.backend import PoolStats, Step, VolumeUpdate
 from cohort.domain.model import Snapshot, Volume
-from cohort.errors import BackendError
+from cohort.errors import BackendError, Busy
 from cohort.lvm import names, repair
-from cohort.lvm.dm import Gates, linear_table
+from cohort.lvm.dm import Gates, SnapshotDevices, linear_table
 from cohort.lvm.errors import NoSpace, ObjectExists, ObjectNotFound, edge
 from cohort.lvm.freeze import LvmFreeze
 from cohort.lvm.lvm import Lvm
@@ -56,6 +59,7 @@ class LvmVolumes:
         self.runner = runner
         self.lvm = Lvm(runner, vg, pool)
         self.gates = Gates(runner)
+        self.snapshot_devices = SnapshotDevices(runner)
         self.full_threshold_percent = full_threshold_percent
         self._extent: int | None = None
         self.pool_problem: str | None = None
@@ -240,8 +244,34 @@ class LvmVolumes:
             self.lvm.snapshot(lv_name, origin.name, snapshot.id, writable=False)
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
+        """A read-only device left on the snapshot (an export's, released by nobody) is
+        removed first when LVM says the LV is in use."""
+        lv_name = names.snapshot_lv(snapshot.id)
         with edge(f"snapshot {snapshot.id}"):
-            self.lvm.remove(names.snapshot_lv(snapshot.id))
+            try:
+                self.lvm.remove(lv_name)
+            except Busy:
+                self.snapshot_devices.remove(snapshot.id)
+                self.lvm.remove(lv_name)
+
+    def snapshot_device(self, snapshot: Snapshot) -> str:
+        lv_name = names.snapshot_lv(snapshot.id)
+        with edge(f"snapshot {snapshot.id}"):
+            lv = self.lvm.require(lv_name)
+            if lv.devno is None:
+                self.lvm.activate(lv_name, ignore_skip=True)
+                lv = self.lvm.require(lv_name)
+                if lv.devno is None:
+                    raise BackendError(f"{lv.full_name} did not activate")
+            return self.snapshot_devices.ensure(snapshot.id, lv.devno, lv.size)
+
+    def release_snapshot_device(self, snapshot: Snapshot) -> None:
+        lv_name = names.snapshot_lv(snapshot.id)
+        with edge(f"snapshot {snapshot.id}"):
+            self.snapshot_devices.remove(snapshot.id)
+            lv = self.lvm.lv(lv_name)
+            if lv is not None and lv.devno is not None:
+                self.lvm.deactivate(lv_name)
 
     # -- the journal -----------------------------------------------------------------------
     def _params(self, **ids: str) -> dict[str, str]:

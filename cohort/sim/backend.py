@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cohort.domain.backend import Backend
+from cohort.domain.model import Snapshot
+from cohort.errors import BackendError
 from cohort.sim.faults import FaultPlan
 from cohort.sim.groups import SimGroups
-from cohort.sim.pool import DEFAULT_CAPACITY_BYTES
+from cohort.sim.pool import DEFAULT_CAPACITY_BYTES, DEVICE_DIR
 
 _CONFIG_KEYS = (
     "capacity_bytes",
@@ -24,6 +26,16 @@ _CONFIG_KEYS = (
 
 class SimBackend(SimGroups):
     """The simulated thin pool. Implements cohort.domain.backend.Backend."""
+
+    # -- exports ----------------------------------------------------------------------------
+    def snapshot_device(self, snapshot: Snapshot) -> str:
+        """A path for the snapshot's export (nothing is made: no device exists here)."""
+        if self.inventory().get(snapshot.id) != "snapshot":
+            raise BackendError(f"snapshot {snapshot.id} does not exist in pool {self.pool_name}")
+        return f"{DEVICE_DIR}/snapshot-{snapshot.id}"
+
+    def release_snapshot_device(self, snapshot: Snapshot) -> None:
+        """Nothing to release."""
 
     # -- configuration ----------------------------------------------------------------------
     @classmethod

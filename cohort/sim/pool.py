@@ -168,15 +168,6 @@ class SimPool:
         self._faults_for("delete_snapshot")
         self._remove(self._snapshots, snapshot.id)
 
-    def snapshot_device(self, snapshot: Snapshot) -> str:
-        with self._lock:
-            if snapshot.id not in self._snapshots:
-                raise BackendError(f"snapshot {snapshot.id} does not exist in {self.pool_name}")
-        return f"/dev/sim/{self.pool_name}/snapshot-{snapshot.id}-ro"
-
-    def release_snapshot_device(self, snapshot: Snapshot) -> None:
-        """The simulated pool's snapshot devices are paths only: nothing to remove."""
-
     # -- test helpers -----------------------------------------------------------------------
     def write(self, volume_id: str, offset: int, data: bytes) -> None:
         """Write data into a volume (tests only). Out of pool space: ResourceExhausted."""

@@ -149,6 +149,24 @@ class VolumeContract:
         b.delete_snapshot(snapshot_of(v))  # never made
         assert s.id not in b.inventory() and v.id in b.inventory()
 
+    def test_a_snapshot_device_is_made_once_released_and_made_again(self, harness: Harness) -> None:
+        b = harness.backend
+        v = made(harness)
+        s = snapshot_of(v)
+        b.create_snapshot(s, v)
+        path = b.snapshot_device(s)
+        assert path and path != v.device_path
+        assert b.snapshot_device(s) == path
+        b.release_snapshot_device(s)
+        b.release_snapshot_device(s)
+        assert b.snapshot_device(s) == path  # after a reboot, say
+        b.delete_snapshot(s)  # a device left behind does not keep it
+        b.release_snapshot_device(s)
+        assert s.id not in b.inventory() and v.id in b.inventory()
+        with pytest.raises(BackendError) as ei:
+            b.snapshot_device(s)
+        assert backend_error(ei.value) and s.id in str(ei.value)
+
     def test_a_missing_source_is_a_backend_error(self, harness: Harness) -> None:
         b = harness.backend
         ghost = volume()

@@ -33,6 +33,8 @@ def _opts(argv: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
         "--noudevsync",
         "--ignoremonitoring",
         "--refresh",
+        "--readonly",
+        "--ignoreactivationskip",
     }
     opts: dict[str, list[str]] = {}
     i = 0
@@ -261,8 +263,12 @@ class FakeSystem:
             self.suspended.discard(f"{self.vg}-{lv.name}")
             if lv.attr[4] == "s":
                 lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
-        if opts.get("--activate") == ["y"]:
+        if opts.get("--activate") == ["y"] and (
+            lv.attr[9] != "k" or "--ignoreactivationskip" in opts
+        ):
             lv.attr = lv.attr[:4] + "a" + lv.attr[5:]
+        if opts.get("--activate") == ["n"]:
+            lv.attr = lv.attr[:4] + "-" + lv.attr[5:]
         if "--errorwhenfull" in opts:
             self.when_full = "error"
         return ""
@@ -274,7 +280,9 @@ class FakeSystem:
 
     def _lvremove(self, opts: dict[str, list[str]], pos: list[str]) -> str:
         (name,) = pos
-        self._full(name)
+        lv = self._full(name)
+        if lv.attr[4] == "a" and any(f" 253:{lv.minor} " in t for _, t in self.gates.values()):
+            raise CommandError(("lvm",), 5, f"  Logical volume {name} in use.")
         del self.lvs[name.partition("/")[2]]
         return ""
 

@@ -28,9 +28,9 @@ class HeldTarget:
 
 
 class MemoryTargets:
-    def __init__(self, prefix: str, portals: Sequence[Portal] = (Portal("127.0.0.1"),)) -> None:
+    def __init__(self, prefix: str, portals: Callable[[], Sequence[Portal]] = loopback) -> None:
         self.prefix = prefix
-        self._portals = tuple(portals)
+        self._portals = portals
         self._lock = threading.Lock()
         self.targets: dict[str, HeldTarget] = {}
         #: Every publish / withdraw / disable, in order (what a test may count).

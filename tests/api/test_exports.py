@@ -155,7 +155,7 @@ def test_a_snapshot_export_is_read_only_and_blocks_its_delete(api: Api) -> None:
     data = json.loads(reply.connection_info_json)["data"]
     assert data["access_mode"] == "ro" and data["volume_id"] == snap.id
     held = targets(api).targets[data["target_iqn"]]
-    assert held.spec.read_only and held.spec.device.endswith("-ro")
+    assert held.spec.read_only and held.spec.device.endswith(snap.id)
     delete = snapshots_pb2.DeleteSnapshotRequest(snapshot_id=snap.id)
     assert code_of(api.snapshots.DeleteSnapshot, delete) == grpc.StatusCode.FAILED_PRECONDITION
     api.exports.Unexport(exports_pb2.UnexportRequest(object_id=snap.id))

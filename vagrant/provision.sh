@@ -210,6 +210,12 @@ kind = "$backend"
 [backend.lvm]
 volume_group = "$volume_group"
 thin_pool = "$thin_pool"
+
+[exports]
+# Loopback only: 127.0.0.1, and any other address on lo (pyroute2 looks at each export).
+portals = ["127.0.0.1"]
+interfaces = ["lo"]
+key_file = "$ETC/exports.key"
 EOF
     mv "$ETC/cohortd.toml.new" "$ETC/cohortd.toml"
 }

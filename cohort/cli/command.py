@@ -85,6 +85,8 @@ class Command:
     prepare: Callable[[argparse.Namespace], None] | None = None
     # Maps the response to an exit code (health).
     check: Callable[[Message], int] | None = None
+    # Formats a unary response (its argument: --json given) in place of the generic rendering.
+    render: Callable[[Message, bool], str] | None = None
 
     @property
     def path(self) -> str:

@@ -14,6 +14,7 @@ from cohort.cli import (
     capabilities,
     consistency_groups,
     exitcodes,
+    exports,
     groups,
     snapshots,
     volume_types,
@@ -29,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     *snapshots.COMMANDS,
     *groups.COMMANDS,
     *consistency_groups.COMMANDS,
+    *exports.COMMANDS,
     *capabilities.COMMANDS,
 )
 
@@ -90,7 +92,9 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cohortctl",
-        description="Command-line client of cohortd (volumes, groups, consistency groups).",
+        description=(
+            "Command-line client of cohortd (volumes, groups, consistency groups, iSCSI exports)."
+        ),
         epilog=exitcodes.EPILOG + ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_global_options(suppress=False)],

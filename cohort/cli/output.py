@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -14,8 +14,8 @@ from cohort.cli.parsing import enum_label
 
 _BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
 
-Columns = Sequence[tuple[str, str]]
-"""Table columns of a list: (header, message field name)."""
+Columns = Sequence[tuple[str, str | Callable[[Message], str]]]
+"""Table columns of a list: (header, message field name or a function of the item)."""
 
 
 def human_size(size: int) -> str:
@@ -99,7 +99,10 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def render_list(items: Sequence[Message], columns: Columns) -> str:
     headers = [header for header, _ in columns]
-    rows = [[format_field(item, name) for _, name in columns] for item in items]
+    rows = [
+        [cell(item) if callable(cell) else format_field(item, cell) for _, cell in columns]
+        for item in items
+    ]
     return render_table(headers, rows)
 
 

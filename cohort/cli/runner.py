@@ -44,7 +44,10 @@ class Runner:
         if command.paged and items is not None:
             return self._list(command, items, lambda r: call(r, timeout=timeout), request, ns)
         response: Message = call(request, timeout=timeout)
-        self._print_one(response)
+        if command.render is not None:
+            self._print(command.render(response, self.as_json))
+        else:
+            self._print_one(response)
         return command.check(response) if command.check else exitcodes.OK
 
     def _print(self, text: str) -> None:

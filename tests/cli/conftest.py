@@ -37,10 +37,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def cli(server: Server, capsys: pytest.CaptureFixture[str]) -> Cli:
     """Runs cohortctl in-process against `server`: cli("list", "--status", "error")."""
+    return cli_for(server.endpoint, capsys)
+
+
+def cli_for(endpoint: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs cohortctl in-process against `endpoint`, its output captured."""
 
     def run(*argv: str) -> Result:
         capsys.readouterr()
-        code = main(["--endpoint", server.endpoint, "--timeout", "10", *argv])
+        code = main(["--endpoint", endpoint, "--timeout", "10", *argv])
         captured = capsys.readouterr()
         assert "Traceback" not in captured.err
         return Result(code, captured.out, captured.err)

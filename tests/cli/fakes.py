@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -16,6 +17,8 @@ from cohort.v1 import (
     capabilities_pb2_grpc,
     consistency_groups_pb2,
     consistency_groups_pb2_grpc,
+    exports_pb2,
+    exports_pb2_grpc,
     group_snapshots_pb2,
     group_snapshots_pb2_grpc,
     groups_pb2,
@@ -37,9 +40,26 @@ SERVICES = [
     (group_snapshots_pb2, group_snapshots_pb2_grpc, "GroupSnapshots"),
     (consistency_groups_pb2, consistency_groups_pb2_grpc, "ConsistencyGroups"),
     (capabilities_pb2, capabilities_pb2_grpc, "Capabilities"),
+    (exports_pb2, exports_pb2_grpc, "Exports"),
 ]
 
 Reply: TypeAlias = Message | grpc.StatusCode | Callable[[Any], Any]
+
+CONNECTION_INFO: dict[str, Any] = {
+    "driver_volume_type": "iscsi",
+    "data": {
+        "target_portal": "127.0.0.1:3260",
+        "target_iqn": "iqn.2026-12.org.cohort:volume-vol-1",
+        "target_lun": 0,
+        "auth_method": "CHAP",
+        "auth_username": "user-1",
+        "auth_password": "secret-1",
+        "target_discovered": False,
+        "access_mode": "rw",
+        "volume_id": "vol-1",
+    },
+}
+"""What the fake ExportVolume and ExportSnapshot answer (a connection info has its JSON)."""
 
 
 class Backend:
@@ -52,7 +72,11 @@ class Backend:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
-        self.replies: dict[str, Reply] = {}
+        connection = exports_pb2.Connection(connection_info_json=json.dumps(CONNECTION_INFO))
+        self.replies: dict[str, Reply] = {
+            "ExportVolume": connection,
+            "ExportSnapshot": connection,
+        }
 
     def handle(self, method: str, request: Any, context: grpc.ServicerContext, empty: Any) -> Any:
         self.calls.append((method, request))

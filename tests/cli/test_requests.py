@@ -13,6 +13,7 @@ from .fakes import SERVICES, Cli, Server
 
 GiB = 1 << 30
 MiB = 1 << 20
+IQN = "iqn.1994-05.com.example:host-a"
 
 # (argv, RPC, the request as MessageToDict(preserving_proto_field_name=True) shows it)
 CASES: list[tuple[list[str], str, dict[str, Any]]] = [
@@ -198,6 +199,35 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
         {"consistencygroup_id": "cg", "status": "SNAPSHOT_STATUS_ERROR"},
     ),
     (["cgsnapshot-delete", "cs"], "DeleteCgsnapshot", {"cgsnapshot_id": "cs"}),
+    # Exports: os-brick's connector properties
+    (
+        ["export", "vol-1", "--initiator", IQN, "--host", "h1", "--ip", "127.0.0.1", "--multipath"],
+        "ExportVolume",
+        {
+            "volume_id": "vol-1",
+            "connector": {"initiator": IQN, "host": "h1", "ip": "127.0.0.1", "multipath": True},
+        },
+    ),
+    (
+        ["export-snapshot", "snap-1", "--initiator", IQN, "--host", "h1", "--attachment-id", "a1"],
+        "ExportSnapshot",
+        {
+            "snapshot_id": "snap-1",
+            "connector": {"initiator": IQN, "host": "h1"},
+            "attachment_id": "a1",
+        },
+    ),
+    (
+        ["unexport", "vol-1", "--initiator", IQN, "--attachment-id", "a1"],
+        "Unexport",
+        {"object_id": "vol-1", "connector": {"initiator": IQN}, "attachment_id": "a1"},
+    ),
+    (["unexport", "snap-1", "--all"], "Unexport", {"object_id": "snap-1"}),
+    (
+        ["export-list", "--object", "vol-1", "--initiator", IQN],
+        "ListExports",
+        {"object_id": "vol-1", "initiator": IQN},
+    ),
     # Capabilities
     (["get-capabilities"], "GetCapabilities", {}),
 ]

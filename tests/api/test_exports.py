@@ -11,6 +11,7 @@ import pytest
 from cohort.domain.model import VolumeStatus
 from cohort.iscsi.memory import MemoryTargets
 from cohort.v1 import (
+    capabilities_pb2,
     common_pb2,
     exports_pb2,
     group_snapshots_pb2,
@@ -260,3 +261,8 @@ def test_restore_recreates_missing_targets_identically_and_disables_unknown_ones
     assert done.published == [held.spec.iqn] and done.disabled == [stray]
     assert lio.targets[held.spec.iqn].spec == held.spec  # same serial, same credentials
     assert stray in lio.targets and not lio.targets[stray].enabled
+
+
+def test_multiattach_is_reported_as_a_capability(api: Api) -> None:
+    reply = api.capabilities.GetCapabilities(capabilities_pb2.GetCapabilitiesRequest())
+    assert [pool.multiattach for pool in reply.pools] == [True]

@@ -97,10 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ratio restart with exports / without: {loaded_restart / empty_restart:.2f}")
         finally:
             for volume_id in ids:
-                try:
+                with contextlib.suppress(grpc.RpcError):  # unexported already
                     exports.Unexport(e_pb.UnexportRequest(object_id=volume_id))
-                except Exception:
-                    pass
                 client.volumes.DeleteVolume(v_pb.DeleteVolumeRequest(volume_id=volume_id))
             client.types.DeleteVolumeType(t_pb.DeleteVolumeTypeRequest(volume_type="bench-exports"))
     return 0

@@ -81,7 +81,7 @@ def derive(stats: PoolStats, policy: CapabilityPolicy, host: str) -> Capabilitie
         thin_provisioning_support=stats.thin,
         thick_provisioning_support=not stats.thin,
         total_volumes=stats.total_volumes,
-        multiattach=False,
+        multiattach=True,  # several initiators may share an export (cohort.manager.exports)
         qos_support=False,
         location_info=stats.location_info,
         backend_state=stats.backend_state,

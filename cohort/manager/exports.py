@@ -163,7 +163,12 @@ class ExportsMixin(VolumesMixin):
         return access, credentials
 
     def _credentials(self, access: Access) -> Credentials:
-        password = self.exports.sealer.unseal(access.chap_secret_sealed, access.id)
+        try:
+            password = self.exports.sealer.unseal(access.chap_secret_sealed, access.id)
+        except ValueError as exc:  # the key file is not the one the secret was sealed with
+            raise BackendError(
+                f"the CHAP secret of {access.initiator} cannot be unsealed: {exc}"
+            ) from None
         return Credentials(access.chap_username, password)
 
     def _undo_export(

@@ -4,13 +4,16 @@ connection info os-brick takes, access control, multiattach counting, lifecycle 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import grpc
 import pytest
 
 from cohort.domain.model import VolumeStatus
 from cohort.iscsi.memory import MemoryTargets
+from cohort.iscsi.secrets import Sealer
 from cohort.v1 import (
+    capabilities_pb2,
     common_pb2,
     exports_pb2,
     group_snapshots_pb2,
@@ -260,3 +263,19 @@ def test_restore_recreates_missing_targets_identically_and_disables_unknown_ones
     assert done.published == [held.spec.iqn] and done.disabled == [stray]
     assert lio.targets[held.spec.iqn].spec == held.spec  # same serial, same credentials
     assert stray in lio.targets and not lio.targets[stray].enabled
+
+
+def test_multiattach_is_reported_as_a_capability(api: Api) -> None:
+    reply = api.capabilities.GetCapabilities(capabilities_pb2.GetCapabilitiesRequest())
+    assert [pool.multiattach for pool in reply.pools] == [True]
+
+
+def test_a_secret_sealed_with_another_key_is_a_clear_failure(api: Api) -> None:
+    vol = volume(api)
+    export(api, vol.id)
+    plane = api.manager.exports
+    api.manager.exports = replace(plane, sealer=Sealer(bytes(32)))
+    request = exports_pb2.ExportVolumeRequest(volume_id=vol.id, connector=connector())
+    assert code_of(api.exports.ExportVolume, request) == grpc.StatusCode.ABORTED
+    api.manager.exports = plane
+    assert export(api, vol.id)["data"]["auth_username"]

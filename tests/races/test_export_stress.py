@@ -32,7 +32,7 @@ PAUSE = 0.002
 
 CODE = grpc.StatusCode
 #: Each call's documented codes besides OK and BUSY, given what the others may do meanwhile.
-LEGAL: dict[str, set[CODE]] = {
+LEGAL: dict[str, set[grpc.StatusCode]] = {
     "ExportVolume": {CODE.NOT_FOUND},
     "Unexport": {CODE.NOT_FOUND},
     "ExtendVolume": {CODE.NOT_FOUND, CODE.INVALID_ARGUMENT},

@@ -74,17 +74,20 @@ class ExportsMixin(VolumesMixin):
         assert conn is not None
         validation.short_text(attachment_id, "attachment_id", ATTACHMENT_ID_MAX)
         operation = "ExportVolume" if kind is ExportKind.VOLUME else "ExportSnapshot"
+        portals = self._portals()
         with self.reserve(operation) as ticket:
             with self.mutation() as tx:
                 obj = self._exportable(tx, ticket, kind, object_id)
                 export = self._export_row(tx, kind, obj.id)
-                access, credentials = self._access_row(tx, export, conn, attachment_id)
+                access, credentials, added = self._access_row(tx, export, conn, attachment_id)
                 if isinstance(obj, Volume) and obj.status is VolumeStatus.AVAILABLE:
                     patch(tx.volumes, obj, status=VolumeStatus.IN_USE)
             try:
                 self._converge(kind, obj)
             except Exception as exc:
-                self._undo_export(kind, obj, access, attachment_id)
+                if added:
+                    self._undo_export(obj, access, attachment_id)
+                self._reconverge(kind, obj, "export")
                 raise self.failure(exc, f"export {describe(obj)}: {exc}") from exc
             if access.state is not AccessState.ACTIVE:
                 with self.mutation() as tx:
@@ -93,7 +96,7 @@ class ExportsMixin(VolumesMixin):
             "exported", object=describe(obj), initiator=conn.initiator, target=export.target_iqn
         )
         self.notify()
-        return self._connection_info(export, credentials)
+        return self._connection_info(export, credentials, portals)
 
     def _exportable(
         self, tx: Transaction, ticket: Ticket, kind: ExportKind, object_id: str
@@ -127,9 +130,10 @@ class ExportsMixin(VolumesMixin):
 
     def _access_row(
         self, tx: Transaction, export: Export, conn: Connector, attachment_id: str
-    ) -> tuple[Access, Credentials]:
+    ) -> tuple[Access, Credentials, bool]:
         """The initiator's access (new, with new credentials, or the one it has: the same
-        credentials every time), with this attachment counted."""
+        credentials every time), with this attachment counted; and whether this call added
+        anything (a new access, or an attachment the access did not count yet)."""
         found = tx.accesses.find(export_id=export.id, initiator=conn.initiator)
         if found:
             access = found[0]
@@ -137,7 +141,8 @@ class ExportsMixin(VolumesMixin):
                 raise FailedPrecondition(
                     f"the access of {conn.initiator} to {export.object_id} is being removed"
                 )
-            if attachment_id not in access.attachments:
+            added = attachment_id not in access.attachments
+            if added:
                 access.attachments.append(attachment_id)
             tx.accesses.patch(
                 access.id,
@@ -146,7 +151,7 @@ class ExportsMixin(VolumesMixin):
                 ip=conn.ip,
                 multipath=conn.multipath,
             )
-            return access, self._credentials(access)
+            return access, self._credentials(access), added
         credentials = self.exports.new_credentials()
         access = Access(
             export_id=export.id,
@@ -160,7 +165,7 @@ class ExportsMixin(VolumesMixin):
         )
         access.chap_secret_sealed = self.exports.sealer.seal(credentials.password, access.id)
         tx.accesses.add(access)
-        return access, credentials
+        return access, credentials, True
 
     def _credentials(self, access: Access) -> Credentials:
         try:
@@ -171,10 +176,9 @@ class ExportsMixin(VolumesMixin):
             ) from None
         return Credentials(access.chap_username, password)
 
-    def _undo_export(
-        self, kind: ExportKind, obj: Volume | Snapshot, access: Access, attachment_id: str
-    ) -> None:
-        """A failed export leaves the store and the target as they were before it."""
+    def _undo_export(self, obj: Volume | Snapshot, access: Access, attachment_id: str) -> None:
+        """Take back what a failed export added to the store: its new access, or the attachment
+        it counted on an access that was there before (which stays, as it was)."""
         with self.mutation() as tx:
             current = tx.accesses.get(access.id)
             if current is not None:
@@ -184,10 +188,14 @@ class ExportsMixin(VolumesMixin):
                 else:
                     tx.accesses.patch(current.id, attachments=rest)
             self._drop_unused_export(tx, obj.id)
+
+    def _reconverge(self, kind: ExportKind, obj: Volume | Snapshot, what: str) -> None:
+        """After a failed change of the target: make it what the store says again (a failed
+        publish may have changed part of it)."""
         try:
             self._converge(kind, obj)
         except Exception as exc:  # the target is put right at the next start
-            log.error("target not restored after a failed export", error=str(exc))
+            log.error("target not restored after a failed change", change=what, error=str(exc))
 
     # -- unexport ----------------------------------------------------------------------------
     def unexport(
@@ -215,6 +223,7 @@ class ExportsMixin(VolumesMixin):
                 with self.mutation() as tx:
                     for access in going:
                         tx.accesses.patch(access.id, state=AccessState.ACTIVE)
+                self._reconverge(kind, obj, "unexport")
                 raise self.failure(exc, f"unexport {object_id}: {exc}") from exc
             with self.mutation() as tx:
                 for access in going:
@@ -315,11 +324,18 @@ class ExportsMixin(VolumesMixin):
             TargetSpec(export.target_iqn, device, export.serial, export.read_only, acls)
         )
 
-    def _connection_info(self, export: Export, credentials: Credentials) -> dict[str, Any]:
-        """os-brick's iSCSI connection properties, wrapped as Cinder returns them."""
+    def _portals(self) -> list[str]:
+        """The portals a connection info names; none is FAILED_PRECONDITION, before anything
+        is exported (an export whose credentials were never answered would be left behind)."""
         portals = [str(p) for p in self.exports.targets.portals()]
         if not portals:
             raise FailedPrecondition("no iSCSI portal: configure [exports] portals or interfaces")
+        return portals
+
+    def _connection_info(
+        self, export: Export, credentials: Credentials, portals: list[str]
+    ) -> dict[str, Any]:
+        """os-brick's iSCSI connection properties, wrapped as Cinder returns them."""
         data: dict[str, Any] = {
             "target_discovered": False,
             "target_portal": portals[0],

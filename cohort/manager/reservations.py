@@ -40,6 +40,9 @@ FAILED_PRECONDITION ("not until something changes"); backend failures ABORTED.
 |                                  |                                     | its snapshots           |
 | CreateGroupFromSource (group)    | the new group and its volumes; the  | the source's volumes    |
 |                                  | source group                        |                         |
+| ExportVolume                     | the volume                          |                         |
+| ExportSnapshot                   | the snapshot                        |                         |
+| Unexport                         | the volume or snapshot              |                         |
 
 A group is held exclusively by whatever changes its membership or takes an image of all of it;
 creating a volume into a group holds the group shared, so creates into one group run side by side
@@ -48,6 +51,12 @@ among others: the same volume added to two groups; add vs delete of the volume; 
 remove, group snapshot or group clone; two group snapshots of one group; create-into-group vs group
 snapshot; delete vs update of a group; create from a source vs delete of that source; delete vs
 delete. A clone of a volume taken during a group snapshot of its group does not conflict.
+Exports: an export or unexport of a volume conflicts with its delete, its extend, a change of its
+group's membership that moves it, a group snapshot of its group (the freeze holds the volume
+SHARED) and another export or unexport of it (two initiators exporting one volume at once: one
+is BUSY, and its retry adds the second ACL to the one target); of a snapshot, with its delete and
+its group snapshot's delete. Whichever comes second after the first has finished gets the rule's
+code: an exported object's delete is FAILED_PRECONDITION, an export of a deleted one NOT_FOUND.
 
 Names are checked and inserted in the plan transaction, under the mutation lock: of a rename and a
 create to one name, or two creates with other arguments, exactly one succeeds and the other gets

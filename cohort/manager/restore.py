@@ -8,7 +8,8 @@ makes it safe: a target's LUN is a gate, which must exist (and not be suspended)
 
 `restore_exports`:
 1. Access rows a crash left `adding` are dropped (their export never answered), `removing` ones
-   finished; an export with no access left goes, and a volume's `in-use` status follows.
+   finished; an export with no access left goes, its target withdrawn (the crash may have come
+   after the target was made, or before it was removed), and a volume's `in-use` status follows.
 2. Every stored export is published: a missing target is made again with the same IQN, LUN
    serial and credentials; a present one is converged (ACLs added or removed to match).
 3. Targets with cohort's prefix that the store does not know are reported and disabled, never
@@ -29,12 +30,18 @@ from cohort.manager.recovery import RecoveryMixin
 
 log = structlog.get_logger(__name__)
 
+#: An export with its object; None: the store lost the object.
+Kept = tuple[Export, Volume | Snapshot]
+Dropped = tuple[Export, Volume | Snapshot | None]
+
 
 @dataclass(slots=True)
 class Restored:
     """What a restore did, for the log and for tests."""
 
     published: list[str] = field(default_factory=list)
+    #: Targets of exports that a crash left without an access.
+    withdrawn: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     disabled: list[str] = field(default_factory=list)
 
@@ -42,7 +49,9 @@ class Restored:
 class RestoreMixin(ExportsMixin, RecoveryMixin):
     def restore_exports(self) -> Restored:
         done = Restored()
-        exports = self._settle_accesses()
+        exports, dropped = self._settle_accesses()
+        for export, gone in dropped:
+            self._withdraw_dropped(export, gone, done)
         for export, obj in exports:
             try:
                 self._converge(export.kind, obj)
@@ -60,14 +69,32 @@ class RestoreMixin(ExportsMixin, RecoveryMixin):
         log.info(
             "exports restored",
             published=len(done.published),
+            withdrawn=len(done.withdrawn),
             failed=len(done.failed),
             disabled=len(done.disabled),
         )
         return done
 
-    def _settle_accesses(self) -> list[tuple[Export, Volume | Snapshot]]:
-        """Step 1; the exports left, each with its object."""
-        left: list[tuple[Export, Volume | Snapshot]] = []
+    def _withdraw_dropped(
+        self, export: Export, obj: Volume | Snapshot | None, done: Restored
+    ) -> None:
+        try:
+            self.exports.targets.withdraw(export.target_iqn)
+        except Exception as exc:
+            log.error(
+                "target of a dropped export not withdrawn", target=export.target_iqn, error=str(exc)
+            )
+            done.failed[export.target_iqn] = str(exc)
+            return
+        done.withdrawn.append(export.target_iqn)
+        if obj is not None:
+            self._after_last_access(export.kind, obj)
+
+    def _settle_accesses(self) -> tuple[list[Kept], list[Dropped]]:
+        """Step 1: the exports left, each with its object; and the exports dropped, each with
+        its object (None: the store lost it)."""
+        left: list[Kept] = []
+        dropped: list[Dropped] = []
         with self.mutation() as tx:
             for access in tx.accesses.find(exclude={"state": AccessState.ACTIVE}):
                 log.warning(
@@ -88,8 +115,10 @@ class RestoreMixin(ExportsMixin, RecoveryMixin):
                     for access in tx.accesses.find(export_id=export.id):
                         tx.accesses.remove(access.id)
                     tx.exports.remove(export.id)
+                    dropped.append((export, None))
                     continue
                 if self._drop_unused_export(tx, export.object_id):
+                    dropped.append((export, obj))
                     continue
                 if isinstance(obj, Volume) and obj.status is VolumeStatus.AVAILABLE:
                     patch(tx.volumes, obj, status=VolumeStatus.IN_USE)
@@ -97,4 +126,4 @@ class RestoreMixin(ExportsMixin, RecoveryMixin):
             for volume in tx.volumes.find(status=VolumeStatus.IN_USE):
                 if not tx.exports.count(object_id=volume.id):
                     patch(tx.volumes, volume, status=VolumeStatus.AVAILABLE)
-        return left
+        return left, dropped

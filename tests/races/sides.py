@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
+from cohort.v1 import exports_pb2 as e_pb
 from cohort.v1 import group_snapshots_pb2 as gs_pb
 from cohort.v1 import groups_pb2 as g_pb
 from cohort.v1 import snapshots_pb2 as s_pb
 from cohort.v1 import volumes_pb2 as v_pb
+from tests.exported import connector
 from tests.races.race import Side
 from tests.races.world import GROUP_TYPE, SIZE, TIMEOUT, VOLUME_TYPE
 
@@ -104,3 +106,23 @@ def create_group_snapshot(group_id: str, name: str) -> Side:
 def delete_group_snapshot(group_snapshot_id: str) -> Side:
     request = gs_pb.DeleteGroupSnapshotRequest(group_snapshot_id=group_snapshot_id)
     return rpc("group_snapshots", "DeleteGroupSnapshot", request)
+
+
+def export_volume(volume_id: str, initiator: str, attachment_id: str = "") -> Side:
+    request = e_pb.ExportVolumeRequest(
+        volume_id=volume_id, connector=connector(initiator), attachment_id=attachment_id
+    )
+    return rpc("exports", "ExportVolume", request)
+
+
+def export_snapshot(snapshot_id: str, initiator: str) -> Side:
+    request = e_pb.ExportSnapshotRequest(snapshot_id=snapshot_id, connector=connector(initiator))
+    return rpc("exports", "ExportSnapshot", request)
+
+
+def unexport(object_id: str, initiator: str = "") -> Side:
+    """One initiator's access, or every access (no initiator)."""
+    request = e_pb.UnexportRequest(object_id=object_id)
+    if initiator:
+        request.connector.CopyFrom(connector(initiator))
+    return rpc("exports", "Unexport", request)

@@ -6,12 +6,12 @@ identical create waits and gets the one object. The held call then completes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
 from tests.answers import busy_problems
-from tests.races.held import while_held
+from tests.races.export_cases import EXPORT_CASES
+from tests.races.held import Case, while_held
 from tests.races.race import Racer, Side
 from tests.races.sides import (
     create_group_from_source,
@@ -25,16 +25,6 @@ from tests.races.sides import (
     update_group,
 )
 from tests.races.world import SIZE, World
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    holder: Side
-    #: The sim method the holder is held in.
-    method: str
-    contender: Side
-    #: Ids the contender's BUSY may name; empty: the contender proceeds.
-    busy_on: frozenset[str] = frozenset()
 
 
 def _two_groups_one_volume(w: World) -> Case:
@@ -222,6 +212,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "group snapshot, then extend another volume": _group_snapshot_then(_extend_elsewhere, ""),
     "create into a group, then another into it": _create_into_group_then(busy=False),
     "clone, then snapshot the source": _clone_then_snapshot,
+    **EXPORT_CASES,
 }
 
 

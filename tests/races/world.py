@@ -17,6 +17,7 @@ from cohort.v1 import groups_pb2 as g_pb
 from cohort.v1 import snapshots_pb2 as s_pb
 from cohort.v1 import types_pb2 as t_pb
 from cohort.v1 import volumes_pb2 as v_pb
+from tests.exported import export_problems
 from tests.inprocess import Daemon
 
 MIB = 1024**2
@@ -135,7 +136,8 @@ class World:
 def store_problems(daemon: Daemon, group_ids: set[str]) -> list[str]:
     """What breaks the invariant in `daemon` now (empty: nothing): every object settled, every
     reference resolved, the pool's volumes, snapshots (with sizes) and groups exactly the
-    store's. `group_ids` (groups that were ever made) gains the store's groups."""
+    store's, the exports' targets exactly the store's (tests.exported). `group_ids` (groups
+    that were ever made) gains the store's groups."""
     with daemon.store.transaction(readonly=True) as tx:
         volumes = tx.volumes.find()
         snapshots = tx.snapshots.find()
@@ -175,4 +177,4 @@ def store_problems(daemon: Daemon, group_ids: set[str]) -> list[str]:
         for gid in sorted(group_ids)
         if (gid in in_store) != sim.has_group(gid)
     ]
-    return problems
+    return problems + export_problems(daemon.manager)

@@ -156,12 +156,18 @@ def test_reboot_restores_exports_after_the_gates(booted: None) -> None:
     assert before["logged_in"] and before["by_id"], before
     assert before["digest"] == made["digest"]
     run_testbed("reboot", timeout=900)
-    log = guest("journalctl", "-b", "-u", "cohortd", "-o", "cat", "--no-pager").splitlines()
+    lines = guest("journalctl", "-b", "-u", "cohortd", "-o", "cat", "--no-pager").splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
 
-    def first(*words: str) -> int:
-        return next(i for i, line in enumerate(log) if all(w in line for w in words))
+    def first(event: str, **fields: Any) -> int:
+        return next(
+            i
+            for i, e in enumerate(events)
+            if e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+        )
 
-    assert first("gate recreated", made["volume_id"]) < first("exports restored") < first("serving")
+    gate = first("gate recreated", volume_id=made["volume_id"])
+    assert gate < first("exports restored", failed=0) < first("serving")
     after = exports_kit(*login)
     assert after == before
     exports_kit("cleanup", made["volume_id"], data["target_iqn"])

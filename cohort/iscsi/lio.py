@@ -52,6 +52,21 @@ UNMAP_ATTRIBUTE = "emulate_tpu"
 #: Longest backstore name kept (configfs allows more; targetcli's listings stay readable).
 _NAME_MAX = 64
 _LIO_ERRORS = (rtslib_fb.RTSLibError, OSError)
+#: rtslib's names of its "not in configfs" error, the one a lookup that finds nothing raises:
+#: rtslib-fb 2.1 (Debian 12's python3-rtslib-fb) calls it RTSLibNotInCFS, 2.2 RTSLibNotInCFSError.
+NOT_IN_CFS_NAMES = ("RTSLibNotInCFSError", "RTSLibNotInCFS")
+
+
+def not_in_cfs_error(module: Any) -> type[Exception]:
+    """The "not in configfs" error class of this rtslib `module`."""
+    for name in NOT_IN_CFS_NAMES:
+        found = getattr(module, name, None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            return found
+    raise ImportError(f"rtslib has none of {', '.join(NOT_IN_CFS_NAMES)}")
+
+
+_NOT_IN_CFS = not_in_cfs_error(rtslib_fb)
 
 
 def backstore_name(prefix: str, iqn: str) -> str:
@@ -166,7 +181,7 @@ def _lookup(cls: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """cls(*args, **kwargs) in a lookup mode, None when configfs has no such object."""
     try:
         return cls(*args, **kwargs)
-    except rtslib_fb.RTSLibNotInCFSError:
+    except _NOT_IN_CFS:
         return None
 
 

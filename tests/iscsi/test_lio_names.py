@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from cohort.domain.exports import AclSpec, Credentials, Portal, TargetSpec
 from cohort.errors import BackendError
-from cohort.iscsi.lio import LioTargets, backstore_name, portal_key
+from cohort.iscsi.lio import LioTargets, backstore_name, not_in_cfs_error, portal_key
 
 PREFIX = "iqn.2026-01.org.example.cohort:"
 
@@ -51,3 +53,24 @@ def test_no_portal_is_refused_before_lio_is_touched() -> None:
 
 def test_credentials_never_show_their_password() -> None:
     assert "s3cret" not in repr(spec(PREFIX + "v"))
+
+
+class NotInCFS(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(types.SimpleNamespace(RTSLibNotInCFS=NotInCFS), id="rtslib-fb 2.1"),
+        pytest.param(types.SimpleNamespace(RTSLibNotInCFSError=NotInCFS), id="rtslib-fb 2.2"),
+    ],
+)
+def test_the_lookup_error_of_either_rtslib(module: object) -> None:
+    """Debian 12's python3-rtslib-fb (2.1) and PyPI's 2.2 name it differently."""
+    assert not_in_cfs_error(module) is NotInCFS
+
+
+def test_an_rtslib_without_the_lookup_error_is_refused() -> None:
+    with pytest.raises(ImportError, match="RTSLibNotInCFS"):
+        not_in_cfs_error(types.SimpleNamespace(RTSLibNotInCFS="not a class"))

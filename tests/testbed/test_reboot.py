@@ -138,6 +138,41 @@ def test_reboot_with_the_configured_volume_group(booted: None) -> None:
     assert "pool" in guest("lvs", "--noheadings", "-o", "lv_name", "cohort")
 
 
+def exports_kit(*args: str) -> Any:
+    """tests/guest/exports_kit.py's CLI in the guest: its JSON answer."""
+    return json.loads(guest("sh", "-c", "cd /src && exec /opt/cohort/bin/python -m "
+                            "tests.guest.exports_kit \"$@\"", "kit", *args))  # fmt: skip
+
+
+def test_reboot_restores_exports_after_the_gates(booted: None) -> None:
+    """An exported volume, logged in to by the guest's own initiator: after a reboot the gate,
+    then the target, are back before cohortd serves; a login with the credentials the export
+    returned finds the same /dev/disk/by-id names and the same bytes."""
+    initiator = "iqn.2026-01.test.initiator:reboot"
+    made = exports_kit("export", "reboot-export", initiator)
+    data = made["connection"]["data"]
+    login = ("login", data["target_iqn"], initiator, data["auth_username"], data["auth_password"])
+    before = exports_kit(*login)
+    assert before["logged_in"] and before["by_id"], before
+    assert before["digest"] == made["digest"]
+    run_testbed("reboot", timeout=900)
+    lines = guest("journalctl", "-b", "-u", "cohortd", "-o", "cat", "--no-pager").splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+
+    def first(event: str, **fields: Any) -> int:
+        return next(
+            i
+            for i, e in enumerate(events)
+            if e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+        )
+
+    gate = first("gate recreated", volume_id=made["volume_id"])
+    assert gate < first("exports restored", failed=0) < first("serving")
+    after = exports_kit(*login)
+    assert after == before
+    exports_kit("cleanup", made["volume_id"], data["target_iqn"])
+
+
 #: What the journal holds, read by another process straight from cohortd's store.
 JOURNAL_QUERY = (
     "import json, sqlite3; db = sqlite3.connect('file:/var/lib/cohort/cohort.db?mode=ro', "

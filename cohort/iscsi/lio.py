@@ -39,12 +39,15 @@ from cohort.errors import BackendError
 log = structlog.get_logger("cohort.iscsi.lio")
 
 TPG_TAG = 1
-#: No demo mode, CHAP enforced, nothing cached for initiators without an ACL.
+#: No demo mode, CHAP enforced, nothing cached for initiators without an ACL, and the target
+#: listed by SendTargets only to initiators with an ACL (`demo_mode_discovery` is on by
+#: default: every initiator would see every target).
 TPG_ATTRIBUTES = {
     "authentication": "1",
     "generate_node_acls": "0",
     "demo_mode_write_protect": "1",
     "cache_dynamic_acls": "0",
+    "demo_mode_discovery": "0",
 }
 TPG_PARAMETERS = {"AuthMethod": "CHAP"}
 #: The storage object attribute advertising UNMAP (Thin Provisioning Unmap) to initiators.
@@ -52,6 +55,11 @@ UNMAP_ATTRIBUTE = "emulate_tpu"
 #: Longest backstore name kept (configfs allows more; targetcli's listings stay readable).
 _NAME_MAX = 64
 _LIO_ERRORS = (rtslib_fb.RTSLibError, OSError)
+#: What a lookup of a missing object raises: RTSLibNotInCFSError since rtslib-fb 2.2,
+#: RTSLibNotInCFS before (Debian 12 ships 2.1.75).
+_NOT_IN_CONFIGFS: type[Exception] = (
+    getattr(rtslib_fb, "RTSLibNotInCFSError", None) or rtslib_fb.RTSLibNotInCFS
+)
 
 
 def backstore_name(prefix: str, iqn: str) -> str:
@@ -166,7 +174,7 @@ def _lookup(cls: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """cls(*args, **kwargs) in a lookup mode, None when configfs has no such object."""
     try:
         return cls(*args, **kwargs)
-    except rtslib_fb.RTSLibNotInCFSError:
+    except _NOT_IN_CONFIGFS:
         return None
 
 

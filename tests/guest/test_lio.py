@@ -121,6 +121,8 @@ def test_login_with_chap_reads_the_volume_through_both_portals(
     assert kit.sessions(spec.iqn) == 2
     serial = kit.run("sg_inq", "-p", "0x80", str(disk)).stdout
     assert spec.serial in serial
+    # UNMAP advertised (emulate_tpu): the initiator's discards reach the thin pool.
+    assert int(Path(f"/sys/block/{disk.name}/queue/discard_max_bytes").read_text()) > 0
 
 
 def test_a_wrong_secret_and_another_initiator_are_refused(

@@ -39,12 +39,15 @@ from cohort.errors import BackendError
 log = structlog.get_logger("cohort.iscsi.lio")
 
 TPG_TAG = 1
-#: No demo mode, CHAP enforced, nothing cached for initiators without an ACL.
+#: No demo mode, CHAP enforced, nothing cached for initiators without an ACL, and the target
+#: listed by SendTargets only to initiators with an ACL (`demo_mode_discovery` is on by
+#: default: every initiator would see every target).
 TPG_ATTRIBUTES = {
     "authentication": "1",
     "generate_node_acls": "0",
     "demo_mode_write_protect": "1",
     "cache_dynamic_acls": "0",
+    "demo_mode_discovery": "0",
 }
 TPG_PARAMETERS = {"AuthMethod": "CHAP"}
 #: The storage object attribute advertising UNMAP (Thin Provisioning Unmap) to initiators.

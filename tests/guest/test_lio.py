@@ -121,6 +121,8 @@ def test_login_with_chap_reads_the_volume_through_both_portals(
     assert kit.sessions(spec.iqn) == 2
     serial = kit.run("sg_inq", "-p", "0x80", str(disk)).stdout
     assert spec.serial in serial
+    # UNMAP advertised (emulate_tpu): the initiator's discards reach the thin pool.
+    assert int(Path(f"/sys/block/{disk.name}/queue/discard_max_bytes").read_text()) > 0
 
 
 def test_a_wrong_secret_and_another_initiator_are_refused(
@@ -247,3 +249,20 @@ def test_the_hosts_lvm_never_scans_an_attached_lun(
     disk = kit.device(spec.iqn, P1)
     pvs = kit.run("lvm", "pvs", "--noheadings", "-o", "pv_name").stdout.split()
     assert str(disk) not in pvs and volume.device_path not in pvs
+
+
+def test_a_target_made_again_with_its_serial_has_the_same_disk_identity(
+    targets: LioTargets, volume: Volume, exported: list[str], ifaces: tuple[str, str]
+) -> None:
+    """What a restore relies on: the same serial gives the same by-id names (NAA from it)."""
+    host = AclSpec(HOST, creds())
+    spec = spec_for(volume.device_path, exported, host)
+    names = []
+    for _ in range(2):
+        targets.publish(spec)
+        assert kit.login(spec.iqn, P1, ifaces[0], host.credentials)
+        names.append(kit.by_id(kit.device(spec.iqn, P1)))
+        kit.logout_all(spec.iqn)
+        targets.withdraw(spec.iqn)
+    assert names[0] == names[1]
+    assert any(name.startswith("wwn-0x6001405") for name in names[0]), names[0]

@@ -32,6 +32,7 @@ from typing import Any
 import rtslib_fb
 import structlog
 from rtslib_fb import tcm
+from rtslib_fb import utils as rtsutils
 
 from cohort.domain.exports import LUN, AclSpec, Portal, TargetSpec
 from cohort.errors import BackendError
@@ -52,6 +53,16 @@ UNMAP_ATTRIBUTE = "emulate_tpu"
 #: Longest backstore name kept (configfs allows more; targetcli's listings stay readable).
 _NAME_MAX = 64
 _LIO_ERRORS = (rtslib_fb.RTSLibError, OSError)
+
+
+def not_in_configfs_error(utils: Any) -> type[Exception]:
+    """rtslib's "no such object in configfs" error (of its `utils` module): RTSLibNotInCFSError
+    since rtslib-fb 2.2, RTSLibNotInCFS before (Debian 12's python3-rtslib-fb is 2.1.74)."""
+    found: type[Exception] = getattr(utils, "RTSLibNotInCFSError", None) or utils.RTSLibNotInCFS
+    return found
+
+
+_NOT_IN_CFS = not_in_configfs_error(rtsutils)
 
 
 def backstore_name(prefix: str, iqn: str) -> str:
@@ -166,7 +177,7 @@ def _lookup(cls: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """cls(*args, **kwargs) in a lookup mode, None when configfs has no such object."""
     try:
         return cls(*args, **kwargs)
-    except rtslib_fb.RTSLibNotInCFSError:
+    except _NOT_IN_CFS:
         return None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from cohort.domain.exports import AclSpec, Credentials, Portal, TargetSpec
 from cohort.errors import BackendError
-from cohort.iscsi.lio import LioTargets, backstore_name, portal_key
+from cohort.iscsi.lio import LioTargets, backstore_name, not_in_configfs_error, portal_key
 
 PREFIX = "iqn.2026-01.org.example.cohort:"
 
@@ -51,3 +53,13 @@ def test_no_portal_is_refused_before_lio_is_touched() -> None:
 
 def test_credentials_never_show_their_password() -> None:
     assert "s3cret" not in repr(spec(PREFIX + "v"))
+
+
+class NotInCFS(Exception):
+    pass
+
+
+def test_the_not_in_configfs_error_of_either_rtslib_fb() -> None:
+    """2.2's name, and 2.1.74's (Debian 12's package, which the guest imports)."""
+    assert not_in_configfs_error(SimpleNamespace(RTSLibNotInCFSError=NotInCFS)) is NotInCFS
+    assert not_in_configfs_error(SimpleNamespace(RTSLibNotInCFS=NotInCFS)) is NotInCFS

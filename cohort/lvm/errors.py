@@ -45,7 +45,9 @@ _NO_SPACE = re.compile(
 )
 _EXISTS = re.compile(r"already exists|file exists", re.IGNORECASE)
 _BUSY = re.compile(
-    r"in use|device or resource busy|is open|\bopen\b.*logical volume|busy", re.IGNORECASE
+    r"in use|device or resource busy|is open|\bopen\b.*logical volume|busy"
+    r"|used by another device",
+    re.IGNORECASE,
 )
 _NOT_FOUND = re.compile(
     r"not found|failed to find|does not exist|no such device|no such file"

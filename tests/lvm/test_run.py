@@ -111,6 +111,8 @@ def test_secrets_in_argv_are_not_recorded_nor_logged() -> None:
         ("device-mapper: create ioctl on cohort-gate-x failed: Device or resource busy", Busy),
         ("  Logical volume cohort/volume-x in use.", Busy),
         ("  Logical volume cohort/volume-x contains a filesystem in use.", Busy),
+        # lvremove of a snapshot LV under its read-only device (an export's), in the guest.
+        ("  Logical volume cohort/_snapshot-x is used by another device.", Busy),
         ("  Insufficient free space: 100 extents needed, but only 10 available", NoSpace),
         (
             "  Cannot create new thin volume, free space in thin pool cohort/pool reached "

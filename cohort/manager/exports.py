@@ -85,9 +85,10 @@ class ExportsMixin(VolumesMixin):
             try:
                 self._converge(kind, obj)
             except Exception as exc:
-                if added:
-                    self._undo_export(obj, access, attachment_id)
+                gone = self._undo_export(obj, access, attachment_id) if added else False
                 self._reconverge(kind, obj, "export")
+                if gone:
+                    self._after_last_access(kind, obj)
                 raise self.failure(exc, f"export {describe(obj)}: {exc}") from exc
             if access.state is not AccessState.ACTIVE:
                 with self.mutation() as tx:
@@ -176,9 +177,10 @@ class ExportsMixin(VolumesMixin):
             ) from None
         return Credentials(access.chap_username, password)
 
-    def _undo_export(self, obj: Volume | Snapshot, access: Access, attachment_id: str) -> None:
+    def _undo_export(self, obj: Volume | Snapshot, access: Access, attachment_id: str) -> bool:
         """Take back what a failed export added to the store: its new access, or the attachment
-        it counted on an access that was there before (which stays, as it was)."""
+        it counted on an access that was there before (which stays, as it was). True when the
+        export itself went (no access left)."""
         with self.mutation() as tx:
             current = tx.accesses.get(access.id)
             if current is not None:
@@ -187,7 +189,7 @@ class ExportsMixin(VolumesMixin):
                     tx.accesses.remove(current.id)
                 else:
                     tx.accesses.patch(current.id, attachments=rest)
-            self._drop_unused_export(tx, obj.id)
+            return self._drop_unused_export(tx, obj.id)
 
     def _reconverge(self, kind: ExportKind, obj: Volume | Snapshot, what: str) -> None:
         """After a failed change of the target: make it what the store says again (a failed

@@ -279,3 +279,23 @@ def test_a_secret_sealed_with_another_key_is_a_clear_failure(api: Api) -> None:
     assert code_of(api.exports.ExportVolume, request) == grpc.StatusCode.ABORTED
     api.manager.exports = plane
     assert export(api, vol.id)["data"]["auth_username"]
+
+
+def test_a_failed_snapshot_export_releases_the_snapshots_device(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vol = volume(api)
+    snap = api.snapshots.CreateSnapshot(
+        snapshots_pb2.CreateSnapshotRequest(volume_id=vol.id, name="s1")
+    )
+    released: list[str] = []
+    monkeypatch.setattr(api.sim, "release_snapshot_device", lambda s: released.append(s.id))
+
+    def refuse(spec: object) -> None:
+        raise OSError("configfs said no")
+
+    monkeypatch.setattr(targets(api), "publish", refuse)
+    request = exports_pb2.ExportSnapshotRequest(snapshot_id=snap.id, connector=connector())
+    assert code_of(api.exports.ExportSnapshot, request) == grpc.StatusCode.ABORTED
+    assert released == [snap.id]
+    assert not api.exports.ListExports(exports_pb2.ListExportsRequest()).exports

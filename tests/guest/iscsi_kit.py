@@ -99,10 +99,3 @@ def read(path: Path | str, length: int, offset: int = 0) -> bytes:
     with open(path, "rb", buffering=0) as f:
         f.seek(offset)
         return f.read(length)
-
-
-def by_id(disk: Path) -> list[str]:
-    """The /dev/disk/by-id names of `disk`, sorted."""
-    run("udevadm", "settle", "--timeout=10", check=False)
-    links = Path("/dev/disk/by-id").iterdir()
-    return sorted(link.name for link in links if link.resolve() == disk)

@@ -75,11 +75,11 @@ def _connection(response: Message, as_json: bool) -> str:
 
 
 def _initiators(export: Message) -> str:
-    """One line per initiator, with how many named attachments share its access."""
+    """One line per initiator, with how many attachments share its access (when several)."""
     lines = []
     for access in getattr(export, "accesses"):  # noqa: B009
-        count = len(access.attachment_ids)
-        suffix = f" ({count} attachment{'s' if count != 1 else ''})" if count else ""
+        count = access.attachments
+        suffix = f" ({count} attachments)" if count > 1 else ""
         lines.append(f"{access.initiator}{suffix}")
     return "\n".join(lines) or "-"
 

@@ -298,13 +298,18 @@ class Access(_message.Message):
     ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
     AUTH_USERNAME_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
     initiator: _builtins.str
     host: _builtins.str
     ip: _builtins.str
     multipath: _builtins.bool
     auth_username: _builtins.str
+    attachments: _builtins.int
+    """How many attachments share this access: the named ones and the unnamed one, if counted."""
     @_builtins.property
-    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The named attachments (an export without attachment_id counts as one unnamed)."""
+
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -317,10 +322,11 @@ class Access(_message.Message):
         attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
         auth_username: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        attachments: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "auth_username", b"auth_username", "created_at", b"created_at", "host", b"host", "initiator", b"initiator", "ip", b"ip", "multipath", b"multipath"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "attachments", b"attachments", "auth_username", b"auth_username", "created_at", b"created_at", "host", b"host", "initiator", b"initiator", "ip", b"ip", "multipath", b"multipath"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

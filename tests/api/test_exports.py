@@ -103,6 +103,10 @@ def test_attachments_of_one_host_share_its_access_until_the_last_goes(api: Api) 
     vol = volume(api)
     export(api, vol.id, attachment="att-1")
     export(api, vol.id, attachment="att-2")
+    (listed,) = api.exports.ListExports(exports_pb2.ListExportsRequest(object_id=vol.id)).exports
+    assert [(a.attachments, list(a.attachment_ids)) for a in listed.accesses] == [
+        (2, ["att-1", "att-2"])
+    ]
     gone = api.exports.Unexport(
         exports_pb2.UnexportRequest(object_id=vol.id, connector=connector(), attachment_id="att-1")
     )

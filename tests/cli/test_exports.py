@@ -149,7 +149,12 @@ def export(object_id: str, *initiators: tuple[str, list[str]]) -> exports_pb2.Ex
         serial=f"serial-{object_id}",
         read_only=object_id.startswith("snap"),
         accesses=[
-            exports_pb2.Access(initiator=i, attachment_ids=a, auth_username=f"user-{i[-1]}")
+            exports_pb2.Access(
+                initiator=i,
+                attachment_ids=a,
+                attachments=max(len(a), 1),
+                auth_username=f"user-{i[-1]}",
+            )
             for i, a in initiators
         ],
     )
@@ -173,8 +178,7 @@ def test_export_list_pages_through_everything(cli: Cli, server: Server) -> None:
         ["vol-1", "volume", "iqn.2026-12.org.cohort:vol-1", "serial-vol-1", "False",
          f"{IQN} (2 attachments)"],
         ["", "", "", "", "", OTHER],
-        ["snap-1", "snapshot", "iqn.2026-12.org.cohort:snap-1", "serial-snap-1", "True",
-         f"{IQN} (1 attachment)"],
+        ["snap-1", "snapshot", "iqn.2026-12.org.cohort:snap-1", "serial-snap-1", "True", IQN],
     ]  # fmt: skip
     assert [r.page_token for r in server.backend.requests("ListExports")] == ["", "p2"]
     listed = json.loads(cli("export-list", "--json").out)

@@ -65,10 +65,11 @@ def test_export_list_unexport_round_trip(
     assert targets.login(data["target_iqn"], IQN, data["auth_username"], data["auth_password"])
 
     assert ctl("export", vol, "--initiator", OTHER, "--attachment-id", "att-1").code == 0
+    assert ctl("export", vol, "--initiator", OTHER, "--attachment-id", "att-2").code == 0
     listed = ctl("export-list", "--object", vol)
     assert listed.code == 0, listed.err
     assert data["target_iqn"] in listed.out
-    assert f"{OTHER} (1 attachment)" in listed.out
+    assert f"{OTHER} (2 attachments)" in listed.out
     assert data["auth_password"] not in ctl("export-list", "--json").out
 
     assert ctl("delete", vol).code == 6  # FAILED_PRECONDITION while exported

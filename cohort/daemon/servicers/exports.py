@@ -48,6 +48,7 @@ def export_message(export: Export, accesses: list[Access]) -> pb.Export:
                 ip=a.ip,
                 multipath=a.multipath,
                 attachment_ids=[i for i in a.attachments if i],
+                attachments=len(a.attachments),
                 auth_username=a.chap_username,
                 created_at=timestamp(a.created_at),
             )

@@ -71,11 +71,12 @@ def name(value: str, what: str = "name") -> str:
     return value
 
 
-def description(value: str, what: str = "description") -> str:
-    """At most 1024 characters, no control characters (not even newlines). May be empty."""
+def description(value: str, what: str = "description", limit: int = DESCRIPTION_MAX) -> str:
+    """Free text: at most `limit` characters (1024 for a description), no control characters
+    (not even newlines). May be empty."""
     value = _require_str(value, what)
-    if len(value) > DESCRIPTION_MAX:
-        raise InvalidArgument(f"{what} is {len(value)} characters long; at most {DESCRIPTION_MAX}")
+    if len(value) > limit:
+        raise InvalidArgument(f"{what} is {len(value)} characters long; at most {limit}")
     bad = _control_char(value)
     if bad is not None:
         raise InvalidArgument(f"{what} contains the control character {bad!r}")
@@ -196,15 +197,4 @@ def iscsi_name(value: str, what: str = "initiator") -> str:
             f"{what} {text!r} is not an iSCSI name (iqn.yyyy-mm.reversed.domain[:unique], "
             "eui.<16 hex> or naa.<16 or 32 hex>)"
         )
-    return text
-
-
-def short_text(value: str, what: str, limit: int = NAME_MAX) -> str:
-    """Free text of at most `limit` characters with no control characters (may be empty)."""
-    text = _require_str(value, what)
-    if len(text) > limit:
-        raise InvalidArgument(f"{what} is longer than {limit} characters")
-    bad = _control_char(text)
-    if bad is not None:
-        raise InvalidArgument(f"{what} contains a control character ({bad!r})")
     return text

@@ -48,8 +48,8 @@ def check_connector(connector: Connector | None, *, required: bool) -> Connector
             raise InvalidArgument("connector is required (its initiator at least)")
         return None
     validation.iscsi_name(connector.initiator, "connector.initiator")
-    validation.short_text(connector.host, "connector.host")
-    validation.short_text(connector.ip, "connector.ip", 64)
+    validation.description(connector.host, "connector.host", validation.NAME_MAX)
+    validation.description(connector.ip, "connector.ip", 64)
     return connector
 
 
@@ -72,7 +72,7 @@ class ExportsMixin(VolumesMixin):
         validation.object_id(object_id, f"{kind.value}_id")
         conn = check_connector(connector, required=True)
         assert conn is not None
-        validation.short_text(attachment_id, "attachment_id", ATTACHMENT_ID_MAX)
+        validation.description(attachment_id, "attachment_id", ATTACHMENT_ID_MAX)
         operation = "ExportVolume" if kind is ExportKind.VOLUME else "ExportSnapshot"
         portals = self._portals()
         with self.reserve(operation) as ticket:
@@ -206,7 +206,7 @@ class ExportsMixin(VolumesMixin):
         """(initiators whose access went, whether the target went)."""
         validation.object_id(object_id, "object_id")
         conn = check_connector(connector, required=False)
-        validation.short_text(attachment_id, "attachment_id", ATTACHMENT_ID_MAX)
+        validation.description(attachment_id, "attachment_id", ATTACHMENT_ID_MAX)
         if attachment_id and conn is None:
             raise InvalidArgument("attachment_id needs the connector it belongs to")
         with self.reserve("Unexport") as ticket:

@@ -14,11 +14,11 @@ from typing import Any
 
 import grpc
 
-from cohort.domain.exports import Credentials
 from cohort.v1 import exports_pb2 as x_pb
 from cohort.v1 import exports_pb2_grpc
 
 from . import iscsi_kit as kit
+from .exports_kit import credentials
 from .test_scenario import Client
 
 MiB = 1024**2
@@ -36,10 +36,6 @@ class ExportsClient(Client):
 
 def connector(initiator: str, host: str = "guest") -> x_pb.Connector:
     return x_pb.Connector(initiator=initiator, host=host, ip="127.0.0.1")
-
-
-def credentials(conn: x_pb.Connection) -> Credentials:
-    return Credentials(conn.data.auth_username, conn.data.auth_password)
 
 
 def connection_dict(conn: x_pb.Connection) -> dict[str, Any]:

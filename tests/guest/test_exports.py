@@ -43,7 +43,6 @@ from .exports_client import (
     code_of,
     connection_dict,
     connector,
-    credentials,
     exported,
     nothing_left,
     size_of,
@@ -51,6 +50,7 @@ from .exports_client import (
     unexport_all,
     write_pattern,
 )
+from .exports_kit import credentials
 from .freeze_kit import Writer, delete_group, make_group, require_consistent, snapshot_verdict
 from .helpers import SOCKET, create_volume, delete_volume
 

@@ -83,12 +83,12 @@ class ExportsMixin(VolumesMixin):
                 if isinstance(obj, Volume) and obj.status is VolumeStatus.AVAILABLE:
                     patch(tx.volumes, obj, status=VolumeStatus.IN_USE)
             try:
-                self._converge(kind, obj)
+                self._converge(obj)
             except Exception as exc:
                 gone = self._undo_export(obj, access, attachment_id) if added else False
-                self._reconverge(kind, obj, "export")
+                self._reconverge(obj, "export")
                 if gone:
-                    self._after_last_access(kind, obj)
+                    self._after_last_access(obj)
                 raise self.failure(exc, f"export {describe(obj)}: {exc}") from exc
             if access.state is not AccessState.ACTIVE:
                 with self.mutation() as tx:
@@ -191,11 +191,11 @@ class ExportsMixin(VolumesMixin):
                     tx.accesses.patch(current.id, attachments=rest)
             return self._drop_unused_export(tx, obj.id)
 
-    def _reconverge(self, kind: ExportKind, obj: Volume | Snapshot, what: str) -> None:
+    def _reconverge(self, obj: Volume | Snapshot, what: str) -> None:
         """After a failed change of the target: make it what the store says again (a failed
         publish may have changed part of it)."""
         try:
-            self._converge(kind, obj)
+            self._converge(obj)
         except Exception as exc:  # the target is put right at the next start
             log.error("target not restored after a failed change", change=what, error=str(exc))
 
@@ -212,7 +212,6 @@ class ExportsMixin(VolumesMixin):
         with self.reserve("Unexport") as ticket:
             with self.mutation() as tx:
                 export = self._exported(tx, object_id)
-                kind = export.kind
                 obj = self._exported_object(tx, ticket, export)
                 going = self._plan_removal(tx, export, conn, attachment_id)
                 gone = [a.initiator for a in going]
@@ -220,19 +219,19 @@ class ExportsMixin(VolumesMixin):
                 log.info("attachment removed", object=object_id, attachment=attachment_id)
                 return [], False
             try:
-                self._converge(kind, obj)
+                self._converge(obj)
             except Exception as exc:
                 with self.mutation() as tx:
                     for access in going:
                         tx.accesses.patch(access.id, state=AccessState.ACTIVE)
-                self._reconverge(kind, obj, "unexport")
+                self._reconverge(obj, "unexport")
                 raise self.failure(exc, f"unexport {object_id}: {exc}") from exc
             with self.mutation() as tx:
                 for access in going:
                     tx.accesses.remove(access.id)
                 target_gone = self._drop_unused_export(tx, obj.id)
             if target_gone:
-                self._after_last_access(kind, obj)
+                self._after_last_access(obj)
         log.info("unexported", object=object_id, initiators=gone, target_removed=target_gone)
         self.notify()
         return gone, target_gone
@@ -293,7 +292,7 @@ class ExportsMixin(VolumesMixin):
             patch(tx.volumes, volume, status=VolumeStatus.AVAILABLE)
         return True
 
-    def _after_last_access(self, kind: ExportKind, obj: Volume | Snapshot) -> None:
+    def _after_last_access(self, obj: Volume | Snapshot) -> None:
         if isinstance(obj, Snapshot):
             try:
                 self.backend.release_snapshot_device(obj)
@@ -301,9 +300,10 @@ class ExportsMixin(VolumesMixin):
                 log.warning("snapshot device not released", object=describe(obj), error=str(exc))
 
     # -- the target, made from the store -----------------------------------------------------
-    def _converge(self, kind: ExportKind, obj: Volume | Snapshot) -> None:
+    def _converge(self, obj: Volume | Snapshot) -> None:
         """Make the object's target what the store says: its accesses that are not going, or
         no target at all when there are none."""
+        kind = ExportKind.VOLUME if isinstance(obj, Volume) else ExportKind.SNAPSHOT
         with self.reading() as tx:
             found = tx.exports.find(object_id=obj.id)
             export = found[0] if found else None

@@ -54,7 +54,7 @@ class RestoreMixin(ExportsMixin, RecoveryMixin):
             self._withdraw_dropped(export, gone, done)
         for export, obj in exports:
             try:
-                self._converge(export.kind, obj)
+                self._converge(obj)
             except Exception as exc:  # one broken export must not keep the others down
                 log.error("export not restored", target=export.target_iqn, error=str(exc))
                 done.failed[export.target_iqn] = str(exc)
@@ -88,7 +88,7 @@ class RestoreMixin(ExportsMixin, RecoveryMixin):
             return
         done.withdrawn.append(export.target_iqn)
         if obj is not None:
-            self._after_last_access(export.kind, obj)
+            self._after_last_access(obj)
 
     def _settle_accesses(self) -> tuple[list[Kept], list[Dropped]]:
         """Step 1: the exports left, each with its object; and the exports dropped, each with

@@ -8,14 +8,23 @@ away fails at once instead of retrying for two minutes.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from cohort.domain.exports import Credentials
 
 ISCSIADM = "iscsiadm"
+#: What a test of LIO with the local initiator needs: root, open-iscsi and configfs (the guest).
+NEEDS_LIO = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which(ISCSIADM) is None or not Path("/sys/kernel/config").is_dir(),
+    reason="needs root, LIO and open-iscsi (the guest)",
+)
 
 
 def run(*argv: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -34,12 +33,7 @@ from . import exports_kit as ek
 from . import iscsi_kit as kit
 from .helpers import UNIT, create_volume, delete_volume, kill_and_wait_restarted, sh, wait_serving
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0
-    or shutil.which("iscsiadm") is None
-    or not Path("/sys/kernel/config").is_dir(),
-    reason="needs root, LIO and open-iscsi (the guest)",
-)
+pytestmark = kit.NEEDS_LIO
 
 MiB = 1024**2
 HOST = "iqn.2026-01.test.initiator:durable-a"

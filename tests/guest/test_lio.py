@@ -13,11 +13,9 @@ Run: `vagrant/testbed test -k lio`.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,12 +30,7 @@ from cohort.lvm.volumes import LvmVolumes
 
 from . import iscsi_kit as kit
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0
-    or shutil.which("iscsiadm") is None
-    or not Path("/sys/kernel/config").is_dir(),
-    reason="needs root, LIO and open-iscsi (the guest)",
-)
+pytestmark = kit.NEEDS_LIO
 
 MiB = 1024**2
 PREFIX = "iqn.2026-01.test.cohort:"

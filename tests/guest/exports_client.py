@@ -81,7 +81,7 @@ def attached(
     logged in to over P1: its disk."""
     name, initiator = iface
     with exported(api, object_id, initiator, snapshot=snapshot) as conn:
-        assert kit.login(conn.data.target_iqn, P1, name, credentials(conn))
+        assert kit.login_eventually(conn.data.target_iqn, P1, name, credentials(conn))
         yield kit.device(conn.data.target_iqn, P1)
 
 

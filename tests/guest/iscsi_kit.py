@@ -71,6 +71,19 @@ def login(iqn: str, portal: str, iface_name: str, credentials: Credentials) -> b
     return done.returncode == 0
 
 
+def login_eventually(
+    iqn: str, portal: str, iface_name: str, credentials: Credentials, tries: int = 3
+) -> bool:
+    """`login` for a test that expects it to work: a login of a target made a moment ago can
+    fail once under emulation (one attempt, ten seconds), so it is tried again, then given up."""
+    for attempt in range(tries):
+        if login(iqn, portal, iface_name, credentials):
+            return True
+        if attempt + 1 < tries:
+            time.sleep(1)
+    return False
+
+
 def logout_all(iqn: str) -> None:
     """Log out of every session to `iqn` and delete its node records (nothing if none)."""
     run(ISCSIADM, "-m", "node", "-T", iqn, "--logout", check=False)
